@@ -84,4 +84,8 @@ struct TensorSpec {
 // Every tensor the config requires, sorted by name.
 std::vector<TensorSpec> expected_tensors(const ModelConfig& c);
 
+// True for FORMAT.md's large matrices (tok_embeddings, lm_head, attn.w*,
+// conba.in_proj/out_proj, mlp.w*, moe.w_*): the tensors q8_0 may hold.
+bool is_large_matrix(const std::string& name);
+
 }  // namespace mixcon

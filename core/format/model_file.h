@@ -64,6 +64,8 @@ class ModelFile {
   const TensorData* find(const std::string& name) const;  // nullptr if absent
   // Decoded blob bytes, nullptr if absent.
   const std::vector<uint8_t>* blob(const std::string& name) const;
+  // Names of every blob, sorted.
+  std::vector<std::string> blob_names() const;
   // XXH64 of the JSON header bytes: identifies this exact model.
   uint64_t fingerprint() const;
   int64_t file_size() const;

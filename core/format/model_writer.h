@@ -37,7 +37,16 @@ struct WriterInput {
   int zstd_level = 3;
 };
 
+// Throws Error(InvalidArgument) when a payload's bytes do not match its
+// dtype and shape, a name repeats, or metadata_json is not a JSON object. It
+// does not check the tensors against the config: the reader is the validator,
+// and the tests write invalid files on purpose.
 std::vector<uint8_t> write_model(const WriterInput& in);
+
+// Everything a loaded file holds, ready to be written again (codec Raw; set
+// `codec` to convert). write_model(writer_input_from(read(f))) == f for a file
+// this writer produced.
+WriterInput writer_input_from(const ModelFile& file);
 
 // A random model of `config` (weights drawn from a seeded generator in the
 // ranges a trained model has, so the network is stable), every large matrix

@@ -1,0 +1,198 @@
+// The one interface between the model code (core/model, core/session) and the
+// kernels that do the arithmetic (kernels/cpu today, kernels/cuda later).
+//
+// The model code describes WHAT a layer computes as a sequence of these calls;
+// a backend decides HOW. Pointers handed to the ops point into memory the
+// backend allocated (alloc) or mapped (map_weight): the model code passes them
+// along but never dereferences them, so a device backend can hand out device
+// pointers. Host data crosses only through upload/download, token ids and the
+// MoE routing table (see moe_route) excepted.
+//
+// Every op writes its outputs row by row and splits its work over output
+// rows/channels only, never across a reduction, so results are bitwise the
+// same for any thread count.
+//
+// A Backend is immutable after creation and shared by every session of a
+// model; per-call state (thread count, scratch memory) comes in ExecContext,
+// owned by the calling session, so sessions may run concurrently.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "core/format/dtype.h"
+
+namespace mixcon {
+
+enum class Device { Cpu = 0, Cuda = 1 };
+
+// A weight matrix [rows, cols] as stored: row-major, each row row_bytes bytes
+// of `dtype` (q8_0 rows are cols/32 blocks). Stays in its stored dtype; the
+// kernels convert inside their dot products.
+struct MatrixRef {
+  DType dtype = DType::F32;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  int64_t row_bytes = 0;
+  const void* data = nullptr;
+
+  // Rows [first, first + n) as a matrix of their own (an expert of a stack).
+  MatrixRef rows_slice(int64_t first, int64_t n) const {
+    MatrixRef r = *this;
+    r.rows = n;
+    r.data = static_cast<const uint8_t*>(data) + first * row_bytes;
+    return r;
+  }
+};
+
+// What one op call may use: its thread count and the calling session's
+// scratch (n_threads blocks of scratch_floats_per_thread floats, sized by
+// Backend::scratch_floats_per_thread when the session was planned).
+struct ExecContext {
+  int n_threads = 1;
+  float* scratch = nullptr;
+  int64_t scratch_floats_per_thread = 0;
+};
+
+// Causal depthwise convolution over a chunk, SiLU fused (MODEL.md §4 (2)):
+//   out[t, c] = SiLU(b[c] + sum_j w[c, j] * x_{t-K+1+j}[c])
+// where positions before the chunk come from `window` ([K-1, C], oldest
+// first), which is advanced to the chunk's last K-1 inputs.
+struct CausalConvArgs {
+  int64_t n_tokens = 0;
+  int64_t channels = 0;
+  int64_t kernel = 0;       // K
+  const float* x = nullptr;  // [n_tokens] rows of x_stride floats, first `channels` used
+  int64_t x_stride = 0;
+  float* window = nullptr;  // [K-1, channels], updated in place
+  const float* w = nullptr;  // [channels, K]
+  const float* b = nullptr;  // [channels]
+  float* out = nullptr;      // [n_tokens, channels]
+};
+
+// The Conba selective scan with delayed state and adaptive control, fused so
+// each state element is read and written once per token (MODEL.md §4 (4)-(8)
+// and the gate of (9)). Parameters derived once at load are passed ready:
+// A = -exp(A_log), rho = 0.5*sigmoid(delay_logit), lambda = sigmoid(gain_decay_logit),
+// eta = softplus(gain_rate_raw). A nullptr feature pointer switches it off
+// (scale_raw: s = 1; rho: no delay; w_ref: no control).
+//
+// The state ring holds n_slots = ring + 1 states [D, N]: slot `head` is h_{t-1},
+// slot head-k+1 is h_{t-k}, and the token at chunk offset i writes
+// h_t into slot head+i+1, the one slot not live. A single-token call
+// therefore never overwrites a live state: the caller commits it by
+// advancing head (by n_tokens, modulo n_slots) only when the whole feed succeeds.
+struct ConbaScanArgs {
+  int64_t n_tokens = 0;
+  int64_t d_inner = 0;  // D
+  int64_t d_state = 0;  // N
+  int64_t ring = 1;     // tau when the delay feature is on, else 1
+  // Per-token inputs.
+  const float* u = nullptr;          // [n, D]  ū (after conv + SiLU)
+  const float* dt_raw = nullptr;     // [n, D]  W_dt g
+  const float* B = nullptr;          // [n, N]  W_B g
+  const float* C = nullptr;          // [n, N]  W_C g
+  const float* scale_raw = nullptr;  // [n, D]  W_s g, or nullptr (scaling off)
+  const float* z = nullptr;          // [n] rows of z_stride floats: the gate z
+  int64_t z_stride = 0;
+  // Per-channel parameters.
+  const float* dt_bias = nullptr;     // [D]
+  const float* a = nullptr;           // [D, N] A = -exp(A_log)
+  const float* d_skip = nullptr;      // [D]
+  const float* scale_bias = nullptr;  // [D] (scaling on)
+  const float* rho = nullptr;         // [D] or nullptr (delay off)
+  const float* w_ref = nullptr;       // [D] or nullptr (control off)
+  const float* lambda = nullptr;      // [D] (control on)
+  const float* eta = nullptr;         // [D] (control on)
+  // State.
+  float* h_ring = nullptr;  // [ring + 1, D, N]
+  int64_t head = 0;         // slot of h_{t-1} before the chunk
+  float* gain = nullptr;    // [D] k_{t-1}, advanced to the chunk's last k (control on)
+  // Scratch and output.
+  float* err = nullptr;       // [n, D] tracking error e (control on)
+  float* err_norm = nullptr;  // [n]    ||e||_2 / sqrt(D) (control on)
+  float* out = nullptr;       // [n, D] ŷ ⊙ SiLU(z)
+};
+
+// Attention of n_tokens queries at positions pos0.. over the cached keys and
+// values 0..pos0+i (causal), with grouped KV heads (MODEL.md §3).
+struct AttentionArgs {
+  int64_t n_tokens = 0;
+  int64_t pos0 = 0;
+  int64_t n_heads = 0;
+  int64_t n_kv_heads = 0;
+  int64_t head_dim = 0;
+  const float* q = nullptr;  // [n, n_heads*head_dim] rows of q_stride
+  int64_t q_stride = 0;
+  const float* k_cache = nullptr;  // [>= pos0+n, n_kv_heads*head_dim] rows of kv_stride
+  const float* v_cache = nullptr;
+  int64_t kv_stride = 0;
+  float* out = nullptr;  // [n, n_heads*head_dim] rows of out_stride
+  int64_t out_stride = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual Device device() const = 0;
+  virtual const char* name() const = 0;
+
+  // ---- memory -------------------------------------------------------------
+  // Zeroed memory for session state and workspace; throws Error(OutOfMemory).
+  virtual void* alloc(int64_t bytes) const = 0;
+  virtual void release(void* p) const noexcept = 0;
+  virtual void upload(void* dst, const void* host_src, int64_t bytes) const = 0;
+  virtual void download(void* host_dst, const void* src, int64_t bytes) const = 0;
+  virtual void copy(void* dst, const void* src, int64_t bytes) const = 0;
+  virtual void zero(void* dst, int64_t bytes) const = 0;
+  // A stored weight (host bytes living as long as the backend) made usable for
+  // compute. The CPU backend uses it in place; a device backend copies it and
+  // owns the copy.
+  virtual const void* map_weight(const void* host, int64_t bytes) = 0;
+  // Scratch an op may need per thread, for matrices of up to max_cols columns
+  // and attention heads of head_dim.
+  virtual int64_t scratch_floats_per_thread(int64_t max_cols, int64_t head_dim) const = 0;
+
+  // ---- ops ----------------------------------------------------------------
+  // y[n, w.rows] = x[n, w.cols] · wᵀ (contiguous rows). n == 1 is the decode
+  // path (matrix-vector), n > 1 the prefill path (matrix-matrix).
+  virtual void matmul(const ExecContext& cx, const MatrixRef& w, const float* x, int64_t n,
+                      float* y) const = 0;
+  // out[i] = table[tokens[i]] as float32; tokens are host memory, already checked.
+  virtual void embed(const ExecContext& cx, const MatrixRef& table, const int32_t* tokens,
+                     int64_t n, float* out) const = 0;
+  // y[i] = x[i] / sqrt(mean(x[i]²) + eps) ⊙ g, rows of d.
+  virtual void rmsnorm(const ExecContext& cx, const float* x, const float* g, int64_t n,
+                       int64_t d, float eps, float* y) const = 0;
+  // y += x, count floats.
+  virtual void add(const ExecContext& cx, float* y, const float* x, int64_t count) const = 0;
+  // Rotate-half RoPE in place on n rows (row_stride floats apart) of n_heads
+  // heads; row i is at position pos0 + i.
+  virtual void rope(const ExecContext& cx, float* x, int64_t n, int64_t row_stride,
+                    int64_t n_heads, int64_t head_dim, int64_t pos0, double theta) const = 0;
+  virtual void attention(const ExecContext& cx, const AttentionArgs& a) const = 0;
+  virtual void causal_conv(const ExecContext& cx, const CausalConvArgs& a) const = 0;
+  virtual void conba_scan(const ExecContext& cx, const ConbaScanArgs& a) const = 0;
+  // out = SiLU(gate) ⊙ up, count floats.
+  virtual void swiglu(const ExecContext& cx, const float* gate, const float* up, float* out,
+                      int64_t count) const = 0;
+  // Top-k of each router row (ties: lower index wins) and the softmax over the
+  // chosen: ids[n, k] (host-visible memory, ascending expert index within a
+  // row) and weights[n, k].
+  virtual void moe_route(const ExecContext& cx, const float* logits, int64_t n,
+                         int64_t n_experts, int64_t top_k, int32_t* ids,
+                         float* weights) const = 0;
+  // dst[i] = src[rows[i]], rows of d floats; rows are host memory.
+  virtual void gather_rows(const ExecContext& cx, const float* src, int64_t d,
+                           const int32_t* rows, int64_t count, float* dst) const = 0;
+  // dst[rows[i]] += scale[i] * src[i], rows of d floats; rows and scale are host memory.
+  virtual void scatter_add_rows(const ExecContext& cx, const float* src, int64_t d,
+                                const int32_t* rows, const float* scale, int64_t count,
+                                float* dst) const = 0;
+};
+
+// The backend for `device` (index for multi-GPU machines). Throws
+// Error(Unsupported) for a device this build has no backend for.
+std::unique_ptr<Backend> create_backend(Device device, int device_index);
+
+}  // namespace mixcon

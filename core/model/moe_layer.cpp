@@ -1,0 +1,44 @@
+// Mixture of SwiGLU experts (MODEL.md §2): route every token to its top_k
+// experts, then run each expert once over the tokens routed to it, so only
+// chosen experts are computed. Each token's output is Σ_e w_e·MLP_e(x),
+// summed in ascending expert order whatever the chunk size, so a prefill
+// equals the same tokens fed one at a time.
+#include "core/model/forward.h"
+
+namespace mixcon {
+
+void moe_layer(const ForwardStep& s, const MoeWeights& w) {
+  const MoeConfig& m = s.model.config().moe;
+  const int64_t dm = s.model.config().d_model;
+  const int64_t E = m.n_experts, k = m.top_k, d_ff = m.d_ff;
+  const ForwardScratch& ws = s.ws;
+
+  s.be.matmul(s.cx, w.router, ws.xn, s.n, ws.router);
+  s.be.moe_route(s.cx, ws.router, s.n, E, k, ws.route_ids, ws.route_w);
+  s.be.zero(ws.out, s.n * dm * static_cast<int64_t>(sizeof(float)));
+
+  for (int64_t e = 0; e < E; ++e) {
+    int64_t count = 0;
+    for (int64_t t = 0; t < s.n; ++t)
+      for (int64_t j = 0; j < k; ++j)
+        if (ws.route_ids[t * k + j] == e) {
+          ws.expert_rows[count] = static_cast<int32_t>(t);
+          ws.expert_w[count] = ws.route_w[t * k + j];
+          ++count;
+        }
+    if (count == 0) continue;
+    // All tokens of the chunk chose this expert: read them in place.
+    const float* xin = ws.xn;
+    if (count != s.n) {
+      s.be.gather_rows(s.cx, ws.xn, dm, ws.expert_rows, count, ws.moe_x);
+      xin = ws.moe_x;
+    }
+    s.be.matmul(s.cx, w.w_gate.rows_slice(e * d_ff, d_ff), xin, count, ws.ff_gate);
+    s.be.matmul(s.cx, w.w_up.rows_slice(e * d_ff, d_ff), xin, count, ws.ff_up);
+    s.be.swiglu(s.cx, ws.ff_gate, ws.ff_up, ws.ff_act, count * d_ff);
+    s.be.matmul(s.cx, w.w_down.rows_slice(e * dm, dm), ws.ff_act, count, ws.moe_y);
+    s.be.scatter_add_rows(s.cx, ws.moe_y, dm, ws.expert_rows, ws.expert_w, count, ws.out);
+  }
+}
+
+}  // namespace mixcon

@@ -1,0 +1,79 @@
+// The Conba scan (MODEL.md §4 (4)-(9) gate): selective state update with the
+// delayed state, output, adaptive control, output gate.
+//
+// The recurrence is independent per channel i, so channels are the unit of
+// work and each state element h[i, n] is read and written once per token.
+// The control gain couples channels only through ||e_t||, a per-token scalar,
+// so the layer runs in three passes over the chunk: (1) per channel: state,
+// y and e; (2) per token: ||e|| / sqrt(D); (3) per channel: gain k, ŷ, gate.
+#include <cmath>
+
+#include "kernels/cpu/cpu_kernels.h"
+
+namespace mixcon {
+namespace cpu {
+
+void conba_scan(const ConbaScanArgs& a, int n_threads) {
+  const int64_t n = a.n_tokens, D = a.d_inner, N = a.d_state;
+  const int64_t slots = a.ring + 1;
+  const int64_t slot_size = D * N;
+  const bool control = a.w_ref != nullptr;
+
+#pragma omp parallel for num_threads(threads_for(n * D * N * 8, n_threads)) schedule(static)
+  for (int64_t i = 0; i < D; ++i) {
+    const float* A = a.a + i * N;
+    const float rho = a.rho ? a.rho[i] : 0.0f;
+    for (int64_t t = 0; t < n; ++t) {
+      const float u = a.u[t * D + i];
+      const float dt = softplusf(a.dt_raw[t * D + i] + a.dt_bias[i]);
+      const float s = a.scale_raw ? sigmoidf(a.scale_raw[t * D + i] + a.scale_bias[i]) : 1.0f;
+      // Slot head+t holds h_{t-1}; h_{t-tau} is ring-1 slots older; the free
+      // slot head+t+1 receives h_t.
+      const float* h_prev = a.h_ring + ((a.head + t) % slots) * slot_size + i * N;
+      const float* h_del =
+          a.h_ring + ((a.head + t + slots - (a.ring - 1)) % slots) * slot_size + i * N;
+      float* h_new = a.h_ring + ((a.head + t + 1) % slots) * slot_size + i * N;
+      const float* B = a.B + t * N;
+      const float* C = a.C + t * N;
+      const float du = dt * u;
+      float y = 0.0f;
+      for (int64_t k = 0; k < N; ++k) {
+        const float abar = std::exp(dt * A[k]);
+        const float carry = a.rho ? (1.0f - rho) * h_prev[k] + rho * h_del[k] : h_prev[k];
+        const float h = s * abar * carry + du * B[k];
+        h_new[k] = h;
+        y += C[k] * h;
+      }
+      y += a.d_skip[i] * u;
+      if (control) {
+        a.err[t * D + i] = a.w_ref[i] * u - y;
+        a.out[t * D + i] = y;  // ŷ and the gate follow in pass 3
+      } else {
+        a.out[t * D + i] = y * siluf(a.z[t * a.z_stride + i]);
+      }
+    }
+  }
+  if (!control) return;
+
+#pragma omp parallel for num_threads(threads_for(n * D, n_threads)) schedule(static)
+  for (int64_t t = 0; t < n; ++t) {
+    double ss = 0.0;
+    for (int64_t i = 0; i < D; ++i) ss += static_cast<double>(a.err[t * D + i]) * a.err[t * D + i];
+    a.err_norm[t] = static_cast<float>(std::sqrt(ss / static_cast<double>(D)));
+  }
+
+#pragma omp parallel for num_threads(threads_for(n * D * 4, n_threads)) schedule(static)
+  for (int64_t i = 0; i < D; ++i) {
+    float k = a.gain[i];
+    const float lambda = a.lambda[i], eta = a.eta[i];
+    for (int64_t t = 0; t < n; ++t) {
+      k = lambda * k + eta * a.err_norm[t];
+      const float yhat = a.out[t * D + i] + k * a.err[t * D + i];
+      a.out[t * D + i] = yhat * siluf(a.z[t * a.z_stride + i]);
+    }
+    a.gain[i] = k;
+  }
+}
+
+}  // namespace cpu
+}  // namespace mixcon

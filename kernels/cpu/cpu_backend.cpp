@@ -1,0 +1,100 @@
+// Backend over host memory: each op forwards to its kernel in kernels/cpu.
+#include "kernels/cpu/cpu_backend.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "core/common/status.h"
+#include "kernels/cpu/cpu_kernels.h"
+
+namespace mixcon {
+namespace {
+
+// Cache-line alignment for every session buffer (and room for wider SIMD).
+constexpr size_t kAlign = 64;
+
+class CpuBackend final : public Backend {
+ public:
+  Device device() const override { return Device::Cpu; }
+  const char* name() const override { return cpu::cpu_kernel_path(); }
+
+  void* alloc(int64_t bytes) const override {
+    if (bytes < 0) fail(Status::Internal, "cpu backend: negative allocation");
+    const size_t size = (static_cast<size_t>(bytes) + kAlign - 1) / kAlign * kAlign;
+    void* p = std::aligned_alloc(kAlign, size == 0 ? kAlign : size);
+    if (!p)
+      fail(Status::OutOfMemory, "cpu backend: cannot allocate " + std::to_string(bytes) + " bytes");
+    std::memset(p, 0, size);
+    return p;
+  }
+  void release(void* p) const noexcept override { std::free(p); }
+  void upload(void* dst, const void* src, int64_t bytes) const override { copy(dst, src, bytes); }
+  void download(void* dst, const void* src, int64_t bytes) const override { copy(dst, src, bytes); }
+  void copy(void* dst, const void* src, int64_t bytes) const override {
+    if (bytes > 0 && dst != src) std::memmove(dst, src, static_cast<size_t>(bytes));
+  }
+  void zero(void* dst, int64_t bytes) const override {
+    if (bytes > 0) std::memset(dst, 0, static_cast<size_t>(bytes));
+  }
+  const void* map_weight(const void* host, int64_t) override { return host; }
+
+  int64_t scratch_floats_per_thread(int64_t max_cols, int64_t head_dim) const override {
+    // matmul: one dequantized weight row; attention: one head's accumulator.
+    // Rounded to a cache line so threads never share one.
+    const int64_t n = max_cols > head_dim ? max_cols : head_dim;
+    return (n + 15) / 16 * 16;
+  }
+
+  void matmul(const ExecContext& cx, const MatrixRef& w, const float* x, int64_t n,
+              float* y) const override {
+    cpu::matmul(w, x, n, y, cx);
+  }
+  void embed(const ExecContext& cx, const MatrixRef& table, const int32_t* tokens, int64_t n,
+             float* out) const override {
+    cpu::embed(table, tokens, n, out, cx.n_threads);
+  }
+  void rmsnorm(const ExecContext& cx, const float* x, const float* g, int64_t n, int64_t d,
+               float eps, float* y) const override {
+    cpu::rmsnorm(x, g, n, d, eps, y, cx.n_threads);
+  }
+  void add(const ExecContext& cx, float* y, const float* x, int64_t count) const override {
+    cpu::add(y, x, count, cx.n_threads);
+  }
+  void rope(const ExecContext& cx, float* x, int64_t n, int64_t row_stride, int64_t n_heads,
+            int64_t head_dim, int64_t pos0, double theta) const override {
+    cpu::rope(x, n, row_stride, n_heads, head_dim, pos0, theta, cx.n_threads);
+  }
+  void attention(const ExecContext& cx, const AttentionArgs& a) const override {
+    cpu::attention(a, cx);
+  }
+  void causal_conv(const ExecContext& cx, const CausalConvArgs& a) const override {
+    cpu::causal_conv(a, cx.n_threads);
+  }
+  void conba_scan(const ExecContext& cx, const ConbaScanArgs& a) const override {
+    cpu::conba_scan(a, cx.n_threads);
+  }
+  void swiglu(const ExecContext& cx, const float* gate, const float* up, float* out,
+              int64_t count) const override {
+    cpu::swiglu(gate, up, out, count, cx.n_threads);
+  }
+  void moe_route(const ExecContext&, const float* logits, int64_t n, int64_t n_experts,
+                 int64_t top_k, int32_t* ids, float* weights) const override {
+    cpu::moe_route(logits, n, n_experts, top_k, ids, weights);
+  }
+  void gather_rows(const ExecContext& cx, const float* src, int64_t d, const int32_t* rows,
+                   int64_t count, float* dst) const override {
+    cpu::gather_rows(src, d, rows, count, dst, cx.n_threads);
+  }
+  void scatter_add_rows(const ExecContext& cx, const float* src, int64_t d, const int32_t* rows,
+                        const float* scale, int64_t count, float* dst) const override {
+    cpu::scatter_add_rows(src, d, rows, scale, count, dst, cx.n_threads);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(); }
+
+}  // namespace mixcon

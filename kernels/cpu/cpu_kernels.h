@@ -1,0 +1,86 @@
+// The CPU kernels, one function per op (one file per op family: matmul.cpp,
+// norm.cpp, rope.cpp, attention.cpp, conv.cpp, conba_scan.cpp, swiglu.cpp,
+// moe.cpp, embedding.cpp), callable directly so each can be tested against
+// the plain reference loop it replaces (tests/kernels_cpu_test.cpp).
+//
+// Threading: OpenMP over output rows/channels only; a reduction is never split
+// across threads, so every result is bitwise independent of `n_threads`.
+#pragma once
+
+#include <cstdint>
+
+#include "core/backend.h"
+#include "core/format/dtype.h"
+
+namespace mixcon {
+namespace cpu {
+
+// ---- dot products (matmul.cpp) --------------------------------------------
+// sum_i w[i] * x[i] for one stored row of n values. Every variant for every
+// dtype accumulates in the same lane order, so a row gives the same float
+// whether it is read as stored or after row_to_f32 (decode == prefill).
+using DotFn = float (*)(const void* w, const float* x, int64_t n);
+DotFn dot_portable(DType t);
+// The AVX2/FMA variant; nullptr when this CPU (or build target) lacks it.
+DotFn dot_avx2(DType t);
+// What the kernels use: AVX2/FMA when the CPU has it, else portable.
+DotFn dot_best(DType t);
+bool cpu_has_avx2_fma();
+const char* cpu_kernel_path();  // "avx2-fma" or "portable"
+
+// Exact conversion of one stored row to float32 (q8_0: n % 32 == 0).
+void row_to_f32(DType t, const void* row, float* out, int64_t n);
+
+// y[w.rows] = w · x (decode).
+void matvec(const MatrixRef& w, const float* x, float* y, int n_threads);
+// y[n, w.rows] = x[n, w.cols] · wᵀ (prefill); scratch holds w.cols floats per thread.
+void matmul(const MatrixRef& w, const float* x, int64_t n, float* y, const ExecContext& cx);
+
+// ---- norm.cpp ---------------------------------------------------------------
+void rmsnorm(const float* x, const float* g, int64_t n, int64_t d, float eps, float* y,
+             int n_threads);
+void add(float* y, const float* x, int64_t count, int n_threads);
+
+// ---- rope.cpp ---------------------------------------------------------------
+void rope(float* x, int64_t n, int64_t row_stride, int64_t n_heads, int64_t head_dim,
+          int64_t pos0, double theta, int n_threads);
+
+// ---- attention.cpp ------------------------------------------------------------
+// Scratch: head_dim floats per thread.
+void attention(const AttentionArgs& a, const ExecContext& cx);
+
+// ---- conv.cpp -------------------------------------------------------------------
+void causal_conv(const CausalConvArgs& a, int n_threads);
+
+// ---- conba_scan.cpp ---------------------------------------------------------------
+void conba_scan(const ConbaScanArgs& a, int n_threads);
+
+// ---- swiglu.cpp -------------------------------------------------------------------
+void swiglu(const float* gate, const float* up, float* out, int64_t count, int n_threads);
+
+// ---- moe.cpp ------------------------------------------------------------------------
+void moe_route(const float* logits, int64_t n, int64_t n_experts, int64_t top_k, int32_t* ids,
+               float* weights);
+void gather_rows(const float* src, int64_t d, const int32_t* rows, int64_t count, float* dst,
+                 int n_threads);
+void scatter_add_rows(const float* src, int64_t d, const int32_t* rows, const float* scale,
+                      int64_t count, float* dst, int n_threads);
+
+// ---- embedding.cpp ------------------------------------------------------------------
+void embed(const MatrixRef& table, const int32_t* tokens, int64_t n, float* out, int n_threads);
+
+// ---- shared scalar math ---------------------------------------------------------------
+inline float sigmoidf(float a) { return 1.0f / (1.0f + __builtin_expf(-a)); }
+inline float siluf(float a) { return a * sigmoidf(a); }
+// Overflow-safe softplus (MODEL.md: a for a > 20).
+inline float softplusf(float a) { return a > 20.0f ? a : __builtin_log1pf(__builtin_expf(a)); }
+
+// Work below this many multiply-adds stays on one thread: waking a team costs
+// more than it saves.
+constexpr int64_t kParallelMinWork = 16384;
+inline int threads_for(int64_t work, int n_threads) {
+  return work < kParallelMinWork ? 1 : n_threads;
+}
+
+}  // namespace cpu
+}  // namespace mixcon

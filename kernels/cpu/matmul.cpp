@@ -1,0 +1,268 @@
+// Matrix products with weights in their stored dtype (f32, f16, bf16, q8_0),
+// converted inside the dot product: decode is bound by reading the weights,
+// so they are never expanded in memory.
+//
+// Every dot variant shares one accumulation structure (portable: 8 lanes;
+// AVX2: four 8-lane FMA accumulators over 32 values, then 8-value steps, then
+// a scalar tail, reduced in a fixed order). Conversions are exact (q8_0:
+// d·q fits a float), so a row read as stored and the same row dequantized
+// to float32 give the same dot bitwise: the matrix-matrix path (which
+// dequantizes a row once and reuses it for every token of the chunk) and the
+// matrix-vector path agree exactly.
+#include <omp.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "core/common/status.h"
+#include "kernels/cpu/convert.h"
+#include "kernels/cpu/cpu_kernels.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define MIXCON_X86 1
+#endif
+
+namespace mixcon {
+namespace cpu {
+namespace {
+
+// ---- portable -----------------------------------------------------------------
+
+struct LoadF32 {
+  const float* p;
+  float operator()(int64_t i) const { return p[i]; }
+};
+struct LoadF16 {
+  const uint16_t* p;
+  float operator()(int64_t i) const { return f16_bits_to_f32(p[i]); }
+};
+struct LoadBF16 {
+  const uint16_t* p;
+  float operator()(int64_t i) const { return bf16_bits_to_f32(p[i]); }
+};
+struct LoadQ8 {
+  const BlockQ8_0* p;
+  float operator()(int64_t i) const {
+    const BlockQ8_0& b = p[i / kQ8BlockValues];
+    return f16_bits_to_f32(b.d) * static_cast<float>(b.qs[i % kQ8BlockValues]);
+  }
+};
+
+template <class Load>
+inline float dot_portable_impl(Load w, const float* x, int64_t n) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) acc[j] += w(i + j) * x[i + j];
+  float tail = 0.0f;
+  for (; i < n; ++i) tail += w(i) * x[i];
+  return (((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))) +
+         tail;
+}
+
+float dot_f32_portable(const void* w, const float* x, int64_t n) {
+  return dot_portable_impl(LoadF32{static_cast<const float*>(w)}, x, n);
+}
+float dot_f16_portable(const void* w, const float* x, int64_t n) {
+  return dot_portable_impl(LoadF16{static_cast<const uint16_t*>(w)}, x, n);
+}
+float dot_bf16_portable(const void* w, const float* x, int64_t n) {
+  return dot_portable_impl(LoadBF16{static_cast<const uint16_t*>(w)}, x, n);
+}
+float dot_q8_portable(const void* w, const float* x, int64_t n) {
+  return dot_portable_impl(LoadQ8{static_cast<const BlockQ8_0*>(w)}, x, n);
+}
+
+// ---- AVX2 / FMA ------------------------------------------------------------------
+
+#ifdef MIXCON_X86
+#define MIXCON_AVX2 __attribute__((target("avx2,fma,f16c"), always_inline)) inline
+
+struct Avx2F32 {
+  const float* p;
+  MIXCON_AVX2 __m256 load8(int64_t i) const { return _mm256_loadu_ps(p + i); }
+  MIXCON_AVX2 float load1(int64_t i) const { return p[i]; }
+};
+struct Avx2F16 {
+  const uint16_t* p;
+  MIXCON_AVX2 __m256 load8(int64_t i) const {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)));
+  }
+  MIXCON_AVX2 float load1(int64_t i) const { return _cvtsh_ss(p[i]); }
+};
+struct Avx2BF16 {
+  const uint16_t* p;
+  MIXCON_AVX2 __m256 load8(int64_t i) const {
+    const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+  }
+  MIXCON_AVX2 float load1(int64_t i) const { return bf16_bits_to_f32(p[i]); }
+};
+struct Avx2Q8 {
+  const BlockQ8_0* p;
+  MIXCON_AVX2 __m256 load8(int64_t i) const {
+    const BlockQ8_0& b = p[i / kQ8BlockValues];
+    const __m128i q8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b.qs + i % kQ8BlockValues));
+    const __m256 q = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q8));
+    return _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(b.d)), q);
+  }
+  MIXCON_AVX2 float load1(int64_t i) const {
+    const BlockQ8_0& b = p[i / kQ8BlockValues];
+    return _cvtsh_ss(b.d) * static_cast<float>(b.qs[i % kQ8BlockValues]);
+  }
+};
+
+template <class Load>
+MIXCON_AVX2 float dot_avx2_impl(Load w, const float* x, int64_t n) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+  __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    a0 = _mm256_fmadd_ps(w.load8(i), _mm256_loadu_ps(x + i), a0);
+    a1 = _mm256_fmadd_ps(w.load8(i + 8), _mm256_loadu_ps(x + i + 8), a1);
+    a2 = _mm256_fmadd_ps(w.load8(i + 16), _mm256_loadu_ps(x + i + 16), a2);
+    a3 = _mm256_fmadd_ps(w.load8(i + 24), _mm256_loadu_ps(x + i + 24), a3);
+  }
+  for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(w.load8(i), _mm256_loadu_ps(x + i), a0);
+  const __m256 s = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
+  __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+  h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
+  float tail = 0.0f;
+  for (; i < n; ++i) tail = std::fmaf(w.load1(i), x[i], tail);
+  return _mm_cvtss_f32(h) + tail;
+}
+
+__attribute__((target("avx2,fma,f16c"))) float dot_f32_avx2(const void* w, const float* x,
+                                                             int64_t n) {
+  return dot_avx2_impl(Avx2F32{static_cast<const float*>(w)}, x, n);
+}
+__attribute__((target("avx2,fma,f16c"))) float dot_f16_avx2(const void* w, const float* x,
+                                                             int64_t n) {
+  return dot_avx2_impl(Avx2F16{static_cast<const uint16_t*>(w)}, x, n);
+}
+__attribute__((target("avx2,fma,f16c"))) float dot_bf16_avx2(const void* w, const float* x,
+                                                              int64_t n) {
+  return dot_avx2_impl(Avx2BF16{static_cast<const uint16_t*>(w)}, x, n);
+}
+__attribute__((target("avx2,fma,f16c"))) float dot_q8_avx2(const void* w, const float* x,
+                                                            int64_t n) {
+  return dot_avx2_impl(Avx2Q8{static_cast<const BlockQ8_0*>(w)}, x, n);
+}
+#endif  // MIXCON_X86
+
+bool detect_avx2_fma() {
+#ifdef MIXCON_X86
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+         __builtin_cpu_supports("f16c");
+#else
+  return false;
+#endif
+}
+
+}  // namespace
+
+bool cpu_has_avx2_fma() {
+  static const bool has = detect_avx2_fma();
+  return has;
+}
+
+const char* cpu_kernel_path() { return cpu_has_avx2_fma() ? "avx2-fma" : "portable"; }
+
+DotFn dot_portable(DType t) {
+  switch (t) {
+    case DType::F32: return dot_f32_portable;
+    case DType::F16: return dot_f16_portable;
+    case DType::BF16: return dot_bf16_portable;
+    case DType::Q8_0: return dot_q8_portable;
+  }
+  fail(Status::Internal, "dot_portable: unknown dtype");
+}
+
+DotFn dot_avx2(DType t) {
+#ifdef MIXCON_X86
+  if (!cpu_has_avx2_fma()) return nullptr;
+  switch (t) {
+    case DType::F32: return dot_f32_avx2;
+    case DType::F16: return dot_f16_avx2;
+    case DType::BF16: return dot_bf16_avx2;
+    case DType::Q8_0: return dot_q8_avx2;
+  }
+  fail(Status::Internal, "dot_avx2: unknown dtype");
+#else
+  (void)t;
+  return nullptr;
+#endif
+}
+
+DotFn dot_best(DType t) {
+  DotFn f = dot_avx2(t);
+  return f ? f : dot_portable(t);
+}
+
+void row_to_f32(DType t, const void* row, float* out, int64_t n) {
+  switch (t) {
+    case DType::F32:
+      std::memcpy(out, row, static_cast<size_t>(n) * sizeof(float));
+      return;
+    case DType::F16: {
+      const uint16_t* p = static_cast<const uint16_t*>(row);
+      for (int64_t i = 0; i < n; ++i) out[i] = f16_bits_to_f32(p[i]);
+      return;
+    }
+    case DType::BF16: {
+      const uint16_t* p = static_cast<const uint16_t*>(row);
+      for (int64_t i = 0; i < n; ++i) out[i] = bf16_bits_to_f32(p[i]);
+      return;
+    }
+    case DType::Q8_0: {
+      const BlockQ8_0* b = static_cast<const BlockQ8_0*>(row);
+      for (int64_t k = 0; k < n / kQ8BlockValues; ++k) {
+        const float d = f16_bits_to_f32(b[k].d);
+        for (int64_t j = 0; j < kQ8BlockValues; ++j)
+          out[k * kQ8BlockValues + j] = d * static_cast<float>(b[k].qs[j]);
+      }
+      return;
+    }
+  }
+  fail(Status::Internal, "row_to_f32: unknown dtype");
+}
+
+void matvec(const MatrixRef& w, const float* x, float* y, int n_threads) {
+  const DotFn dot = dot_best(w.dtype);
+  const uint8_t* base = static_cast<const uint8_t*>(w.data);
+  const int64_t rows = w.rows, cols = w.cols, rb = w.row_bytes;
+#pragma omp parallel for num_threads(threads_for(rows * cols, n_threads)) schedule(static)
+  for (int64_t r = 0; r < rows; ++r) y[r] = dot(base + r * rb, x, cols);
+}
+
+void matmul(const MatrixRef& w, const float* x, int64_t n, float* y, const ExecContext& cx) {
+  if (n == 1) {
+    matvec(w, x, y, cx.n_threads);
+    return;
+  }
+  const DotFn dot = dot_best(DType::F32);
+  const uint8_t* base = static_cast<const uint8_t*>(w.data);
+  const int64_t rows = w.rows, cols = w.cols, rb = w.row_bytes;
+  const DType dt = w.dtype;
+#pragma omp parallel num_threads(threads_for(rows * cols * n, cx.n_threads))
+  {
+    float* buf = cx.scratch + static_cast<int64_t>(omp_get_thread_num()) * cx.scratch_floats_per_thread;
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* wr;
+      if (dt == DType::F32) {
+        wr = reinterpret_cast<const float*>(base + r * rb);
+      } else {
+        row_to_f32(dt, base + r * rb, buf, cols);
+        wr = buf;
+      }
+      for (int64_t t = 0; t < n; ++t) y[t * rows + r] = dot(wr, x + t * cols, cols);
+    }
+  }
+}
+
+}  // namespace cpu
+}  // namespace mixcon
