@@ -164,8 +164,8 @@ TEST(Config, UpperLimits) {
 
 TEST(Config, RelationsBetweenFields) {
   expect_reject([](json& j) { j["moe"]["top_k"] = 5; }, "config.moe.top_k");
-  expect_reject([](json& j) { j["attention"]["n_kv_heads"] = 3; }, "config.attention.n_kv_heads");
-  expect_reject([](json& j) { j["attention"]["n_kv_heads"] = 8; }, "config.attention.n_kv_heads");
+  expect_reject([](json& j) { j["attention"]["n_kv_heads"] = 3; }, "is not a multiple of attention.n_kv_heads");
+  expect_reject([](json& j) { j["attention"]["n_kv_heads"] = 8; }, "is not a multiple of attention.n_kv_heads");
   expect_reject([](json& j) { j["layer_types"].push_back("conba"); }, "config.layer_types");
   expect_reject([](json& j) { j["ffn_types"].erase(0); }, "config.ffn_types");
   expect_reject(
@@ -179,16 +179,13 @@ TEST(Config, RelationsBetweenFields) {
   EXPECT_NO_THROW(parse_config(ok, "x"));
   expect_reject([](json& j) { j["attention"]["rope_theta"] = -1.0; }, "config.attention.rope_theta");
   expect_reject([](json& j) { j["norm_eps"] = 0.0; }, "config.norm_eps");
-  // A size product that overflows 64 bits: E * d_ff * d_model is fine, but a
-  // huge head count times head_dim is not.
-  expect_reject(
-      [](json& j) {
-        j["attention"]["n_heads"] = int64_t(1) << 40;
-        j["attention"]["n_kv_heads"] = 1;
-        j["attention"]["head_dim"] = int64_t(1) << 30;
-      },
-      "overflows");
-  expect_reject([](json& j) { j["conba"]["delay"] = int64_t(1) << 50; }, "config.conba.delay");
+  // Every other size has the same 65536 bound (as the Python reader), which
+  // keeps every size product far below 2^63.
+  for (const char* k : {"n_heads", "n_kv_heads", "head_dim"})
+    expect_reject([&](json& j) { j["attention"][k] = 65537; }, std::string("config.attention.") + k);
+  for (const char* k : {"d_state", "d_conv", "sel_rank", "delay"})
+    expect_reject([&](json& j) { j["conba"][k] = 65537; }, std::string("config.conba.") + k);
+  expect_reject([](json& j) { j["conba"]["delay"] = int64_t(1) << 60; }, "config.conba.delay");
 }
 
 TEST(Config, TypesAndValues) {

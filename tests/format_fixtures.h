@@ -108,10 +108,11 @@ inline std::vector<uint8_t> with_header_text(const std::vector<uint8_t>& f, cons
   const size_t old_hs = size_t(le64(f, 16));
   const size_t old_start = data_start_of(old_hs);
   const size_t new_start = data_start_of(text.size());
-  std::vector<uint8_t> out(f.begin(), f.begin() + 32);
-  out.insert(out.end(), text.begin(), text.end());
-  out.resize(new_start, 0);
-  if (old_start < f.size()) out.insert(out.end(), f.begin() + long(old_start), f.end());
+  const size_t tail = old_start < f.size() ? f.size() - old_start : 0;
+  std::vector<uint8_t> out(new_start + tail, 0);
+  std::memcpy(out.data(), f.data(), 32);
+  std::memcpy(out.data() + 32, text.data(), text.size());
+  if (tail > 0) std::memcpy(out.data() + new_start, f.data() + old_start, tail);
   set_le(&out, 16, text.size(), 8);
   set_le(&out, 24, XXH64(text.data(), text.size(), 0), 8);
   return out;

@@ -1,3 +1,7 @@
+// The `config` object. Where FORMAT.md is silent (as tools/mixcon_tools/config.py):
+// every key of a used section is required, `conba.features` holds exactly the
+// three booleans, integers must be JSON integers (not 64.0, not true),
+// norm_eps > 0, rope_theta >= 0, and every per-layer size is <= 65536.
 #include "core/format/config.h"
 
 #include <algorithm>
@@ -38,8 +42,9 @@ class ConfigReader {
       bool ok = false;
       for (const char* k : known) ok = ok || it.key() == k;
       if (!ok) {
-        const std::string where = prefix.empty() ? "config" : "config." + prefix;
-        fail(Status::Format, label_ + ": " + where + ": unknown config key '" + it.key() + "'");
+        const std::string where = prefix.empty() ? "config." : "config." + prefix + ".";
+        fail(Status::Format, label_ + ": " + where + it.key() + ": unknown config key '" + it.key() +
+                                 "' (an unknown key would change the math)");
       }
     }
   }
@@ -99,17 +104,21 @@ class ConfigReader {
   std::string label_;
 };
 
-constexpr int64_t kNoMax = std::numeric_limits<int64_t>::max();
+// FORMAT.md bounds d_model, d_inner and d_ff; the other per-layer sizes get
+// the same bound (as the Python reader does), which also keeps every session
+// buffer they size far from overflow.
+constexpr int64_t kMaxDim = 65536;
 
 void parse_attention(const ConfigReader& r, const json& a, AttentionConfig* out) {
   r.only_keys(a, "attention", {"n_heads", "n_kv_heads", "head_dim", "rope_theta"});
-  out->n_heads = r.integer(a, "attention", "n_heads", 1, kNoMax);
-  out->n_kv_heads = r.integer(a, "attention", "n_kv_heads", 1, out->n_heads);
-  out->head_dim = r.integer(a, "attention", "head_dim", 1, kNoMax);
-  out->rope_theta = r.number(a, "attention", "rope_theta");
+  out->n_heads = r.integer(a, "attention", "n_heads", 1, kMaxDim);
+  out->n_kv_heads = r.integer(a, "attention", "n_kv_heads", 1, kMaxDim);
+  out->head_dim = r.integer(a, "attention", "head_dim", 1, kMaxDim);
+  // Divisibility also gives n_kv_heads <= n_heads.
   if (out->n_heads % out->n_kv_heads != 0)
-    r.bad("attention.n_kv_heads", "n_heads (" + std::to_string(out->n_heads) + ") is not a multiple of n_kv_heads (" +
-                                      std::to_string(out->n_kv_heads) + ")");
+    r.bad("attention.n_heads", std::to_string(out->n_heads) + " is not a multiple of attention.n_kv_heads " +
+                                   std::to_string(out->n_kv_heads));
+  out->rope_theta = r.number(a, "attention", "rope_theta");
   if (out->rope_theta < 0) r.bad("attention.rope_theta", "must be >= 0");
   // RoPE rotates pairs (v_i, v_{i+head_dim/2}): an odd head_dim has no partner for one lane.
   if (out->rope_theta > 0 && out->head_dim % 2 != 0) r.bad("attention.head_dim", "must be even when rope_theta > 0");
@@ -120,14 +129,15 @@ void parse_attention(const ConfigReader& r, const json& a, AttentionConfig* out)
 void parse_conba(const ConfigReader& r, const json& c, ConbaConfig* out) {
   r.only_keys(c, "conba", {"d_inner", "d_state", "d_conv", "sel_rank", "delay", "features"});
   out->d_inner = r.integer(c, "conba", "d_inner", 1, kMaxWidth);
-  out->d_state = r.integer(c, "conba", "d_state", 1, kNoMax);
-  out->d_conv = r.integer(c, "conba", "d_conv", 1, kNoMax);
-  out->sel_rank = r.integer(c, "conba", "sel_rank", 1, kNoMax);
-  out->delay = r.integer(c, "conba", "delay", 1, kNoMax);
+  out->d_state = r.integer(c, "conba", "d_state", 1, kMaxDim);
+  out->d_conv = r.integer(c, "conba", "d_conv", 1, kMaxDim);
+  out->sel_rank = r.integer(c, "conba", "sel_rank", 1, kMaxDim);
+  out->delay = r.integer(c, "conba", "delay", 1, kMaxDim);
   const json& f = r.object(c, "conba", "features");
   for (auto it = f.begin(); it != f.end(); ++it) {
     if (it.key() != "scaling" && it.key() != "delay" && it.key() != "control")
-      r.bad("conba.features", "unknown conba feature '" + it.key() + "'");
+      r.bad("conba.features." + it.key(),
+            "unknown conba feature '" + it.key() + "' (an unknown feature would change the math)");
   }
   out->features.scaling = r.boolean(f, "conba.features", "scaling");
   out->features.delay = r.boolean(f, "conba.features", "delay");

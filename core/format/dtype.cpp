@@ -167,8 +167,9 @@ void quantize_row(DType t, const float* src, void* dst, int64_t n) {
         blk.d = f32_to_f16(amax / 127.0f);
         const float d = f16_to_f32(blk.d);
         for (int64_t i = 0; i < kQ8BlockValues; ++i) {
-          // Round half to even (numpy's rint), clamped because d was rounded to f16.
-          float q = d == 0.0f ? 0.0f : std::nearbyint(x[i] / d);
+          // roundf (halves away from zero), as ggml and tools/mixcon_tools/dtypes.py;
+          // clamped because d was rounded to f16.
+          float q = d == 0.0f ? 0.0f : std::round(x[i] / d);
           q = std::fmin(127.0f, std::fmax(-127.0f, q));
           blk.qs[i] = int8_t(q);
         }

@@ -96,11 +96,11 @@ class DuplicateKeyFinder {
   };
 
   std::string describe(const std::string& key) const {
-    if (frames_.size() == 2 && frames_[1].name == "tensors") return "duplicate tensor '" + key + "'";
-    if (frames_.size() == 2 && frames_[1].name == "blobs") return "duplicate blob '" + key + "'";
+    if (frames_.size() == 2 && frames_[1].name == "tensors") return "duplicate tensor name '" + key + "'";
+    if (frames_.size() == 2 && frames_[1].name == "blobs") return "duplicate blob name '" + key + "'";
     std::string path;
-    for (size_t i = 1; i < frames_.size(); ++i) path += frames_[i].name + ".";
-    return "json: duplicate key '" + path + key + "'";
+    for (size_t i = 1; i < frames_.size(); ++i) path += (i > 1 ? "." : "") + frames_[i].name;
+    return "json: duplicate key '" + key + "' in " + (path.empty() ? "the header" : path);
   }
 
   std::vector<Frame> frames_;
@@ -123,7 +123,7 @@ json parse_header_json(const uint8_t* text, int64_t size, const std::string& lab
                       return dups.on_event(depth, event, parsed);
                     });
   } catch (const json::exception& e) {
-    fail(Status::Format, label + ": json: header does not parse: " + e.what());
+    fail(Status::Format, label + ": json: header JSON does not parse: " + e.what());
   }
   if (!dups.error().empty()) fail(Status::Format, label + ": " + dups.error());
   return j;

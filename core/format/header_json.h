@@ -15,8 +15,9 @@ namespace mixcon {
 constexpr int kMaxJsonDepth = 64;
 
 // Throws Error(Format, "<label>: json: ...") for invalid UTF-8 ("utf-8"), bad
-// syntax, too deep nesting and duplicate keys ("duplicate tensor 'x'" inside
-// `tensors`, "duplicate blob 'x'" inside `blobs`, "duplicate key 'a.b'" elsewhere).
+// syntax, too deep nesting and duplicate keys ("duplicate tensor name 'x'"
+// inside `tensors`, "duplicate blob name 'x'" inside `blobs`, "duplicate key 'k'
+// in a.b" elsewhere).
 nlohmann::json parse_header_json(const uint8_t* text, int64_t size, const std::string& label);
 
 // Byte offset of the first invalid UTF-8 sequence, or -1 when the text is valid

@@ -1,9 +1,25 @@
+// Reading a .mixc file. Where FORMAT.md is silent, this reader (and the
+// Python one in tools/mixcon_tools/mixc_format.py, which makes the same calls
+// and checks in the same order) chooses:
+// - any duplicate JSON key anywhere in the header is an error (ambiguous);
+// - `tokenizer` may be absent (kind "none"); its special ids are optional
+//   (-1), and must lie in [-1, vocab_size) for both kinds (the Python reader
+//   checks them for sentencepiece only);
+// - `metadata` may be absent ("{}"); when present it must be an object;
+// - `blobs` may be absent; unknown top-level keys are ignored;
+// - a zstd frame need not declare its content size (decoding checks it);
+// - bytes between and after payloads are not inspected;
+// - a raw payload is served in place from the mapping (or the aligned copy);
+//   if the file changes on disk while mapped, those bytes change too, as with
+//   any mmap-based loader.
 #include "core/format/model_file.h"
 
+#include <omp.h>
 #include <sentencepiece_processor.h>
 
 #include <algorithm>
 #include <cstring>
+#include <exception>
 #include <map>
 #include <new>
 
@@ -78,20 +94,49 @@ struct ModelFile::Impl {
 
   void load(const ReadOptions& opts);
   int64_t read_file_header(int64_t* header_size);
-  Payload parse_payload(const json& rec, const std::string& name, bool is_blob, const TensorSpec* spec,
-                        int64_t data_start);
+  Payload parse_payload(const json& rec, const std::string& name, bool is_blob, const TensorSpec* spec);
+  void check_placement(const std::vector<Payload>& payloads, int64_t data_start) const;
   void parse_tokenizer(const json& root);
   void check_tokenizer_model();
+  // Thread-safe: decodes (or copies, or points at) one payload and checks its
+  // XXH64. A tensor lands in *buffer unless served in place (*data == src).
+  void decode_payload(const Payload& p, const uint8_t* src, bool verify, const uint8_t** data,
+                      AlignedBuffer* buffer, std::vector<uint8_t>* blob) const;
 };
+
+void ModelFile::Impl::decode_payload(const Payload& p, const uint8_t* src, bool verify, const uint8_t** data,
+                                     AlignedBuffer* buffer, std::vector<uint8_t>* blob) const {
+  const std::string what = label + ": " + p.what;
+  // The frame is checked before its output is allocated.
+  if (p.zstd) zstd_check_frame(src, p.stored_size, p.size, what);
+  uint8_t* dst = nullptr;
+  if (p.is_blob) {
+    blob->resize(size_t(p.size));
+    dst = blob->data();
+  } else if (p.zstd || reinterpret_cast<uintptr_t>(src) % kPayloadAlignment != 0) {
+    *buffer = AlignedBuffer(p.size);
+    dst = buffer->data();
+  }
+  *data = src;
+  if (dst) {
+    if (p.zstd) zstd_decode(src, p.stored_size, dst, p.size, what);
+    else if (p.size > 0) std::memcpy(dst, src, size_t(p.size));
+    *data = dst;
+  }
+  if (verify) {
+    const uint64_t h = xxh64(*data, p.size);
+    if (h != p.xxh)
+      fail(Status::Checksum, what + ": checksum mismatch (file says " + xxh64_hex(p.xxh) + ", payload hashes to " +
+                                 xxh64_hex(h) + ")");
+  }
+}
 
 int64_t ModelFile::Impl::read_file_header(int64_t* header_size) {
   const uint8_t* p = file->data();
   const int64_t n = file_size;
-  const int64_t magic_seen = std::min<int64_t>(n, 8);
-  if (magic_seen > 0 && std::memcmp(p, kMagic, size_t(magic_seen)) != 0)
-    bad("bad magic: not a .mixc file");
   if (n < kFileHeaderBytes)
     bad("truncated: the file has " + std::to_string(n) + " bytes, fewer than the 32-byte file header");
+  if (std::memcmp(p, kMagic, sizeof(kMagic)) != 0) bad("bad magic: not a .mixc file");
   const uint32_t major = read_u32(p + 8);
   if (major != kMajor)
     fail(Status::Unsupported, label + ": major version " + std::to_string(major) +
@@ -100,8 +145,8 @@ int64_t ModelFile::Impl::read_file_header(int64_t* header_size) {
   if (hs > uint64_t(kMaxHeaderBytes))
     bad("header size " + std::to_string(hs) + " is larger than the 64 MiB limit");
   if (int64_t(hs) > n - kFileHeaderBytes)
-    bad("header size " + std::to_string(hs) + " is larger than the file (" + std::to_string(n) +
-        " bytes; truncated?)");
+    bad("header size " + std::to_string(hs) + " is larger than the file: " + std::to_string(n - kFileHeaderBytes) +
+        " bytes follow the 32-byte file header (truncated?)");
   *header_size = int64_t(hs);
   const uint64_t stored = read_u64(p + 24);
   fingerprint = xxh64(p + kFileHeaderBytes, *header_size);
@@ -129,7 +174,7 @@ bool get_nonneg_int(const json& rec, const char* key, int64_t* out) {
 }  // namespace
 
 Payload ModelFile::Impl::parse_payload(const json& rec, const std::string& name, bool is_blob,
-                                       const TensorSpec* spec, int64_t data_start) {
+                                       const TensorSpec* spec) {
   Payload p;
   p.name = name;
   p.is_blob = is_blob;
@@ -170,20 +215,43 @@ Payload ModelFile::Impl::parse_payload(const json& rec, const std::string& name,
   }
 
   if (!get_nonneg_int(rec, "offset", &p.offset)) bad(w + ": offset must be a non-negative integer");
-  if (p.offset % kPayloadAlignment != 0) bad(w + ": offset " + std::to_string(p.offset) + " is not 64-aligned");
   if (!get_nonneg_int(rec, "stored_size", &p.stored_size)) bad(w + ": stored_size must be a non-negative integer");
   auto xx = rec.find("xxh64");
   if (xx == rec.end() || !xx->is_string() || !parse_xxh64_hex(xx->get<std::string>(), &p.xxh))
     bad(w + ": xxh64 must be 16 lowercase hex digits");
-
-  int64_t begin = 0, end = 0;
-  if (!checked_add(data_start, p.offset, &begin) || !checked_add(begin, p.stored_size, &end) || end > file_size)
-    bad(w + ": payload at offset " + std::to_string(p.offset) + " (" + std::to_string(p.stored_size) +
-        " bytes) lies outside the file of " + std::to_string(file_size) + " bytes (truncated?)");
-  if (!p.zstd && p.stored_size != p.size)
-    bad(w + ": stored size " + std::to_string(p.stored_size) + " differs from its size " + std::to_string(p.size) +
-        " (codec raw)");
   return p;
+}
+
+void ModelFile::Impl::check_placement(const std::vector<Payload>& payloads, int64_t data_start) const {
+  // The order of the checks (every record, then alignment and bounds, then
+  // overlap, then raw sizes) is the Python reader's, so a damaged file gets
+  // the same verdict from both.
+  for (const Payload& p : payloads) {
+    if (p.offset % kPayloadAlignment != 0)
+      bad(p.what + ": offset " + std::to_string(p.offset) + " is not 64-byte aligned");
+    int64_t begin = 0, end = 0;
+    if (!checked_add(data_start, p.offset, &begin) || !checked_add(begin, p.stored_size, &end) || end > file_size)
+      bad(p.what + ": payload at offset " + std::to_string(p.offset) + " (" + std::to_string(p.stored_size) +
+          " bytes) lies outside the file of " + std::to_string(file_size) + " bytes (truncated?)");
+  }
+  std::vector<const Payload*> order;
+  for (const Payload& p : payloads)
+    if (p.stored_size > 0) order.push_back(&p);
+  std::stable_sort(order.begin(), order.end(), [](const Payload* a, const Payload* b) {
+    return a->offset != b->offset ? a->offset < b->offset : a->stored_size < b->stored_size;
+  });
+  for (size_t i = 1; i < order.size(); ++i) {
+    const Payload& a = *order[i - 1];
+    const Payload& b = *order[i];
+    if (a.offset + a.stored_size > b.offset)
+      bad(b.what + ": payload at offset " + std::to_string(b.offset) + " overlaps " + a.what + " [" +
+          std::to_string(a.offset) + ", " + std::to_string(a.offset + a.stored_size) + ")");
+  }
+  for (const Payload& p : payloads) {
+    if (!p.zstd && p.stored_size != p.size)
+      bad(p.what + ": stored_size " + std::to_string(p.stored_size) + " differs from its payload size " +
+          std::to_string(p.size) + " (a raw payload's stored size is its size)");
+  }
 }
 
 void ModelFile::Impl::parse_tokenizer(const json& root) {
@@ -195,7 +263,7 @@ void ModelFile::Impl::parse_tokenizer(const json& root) {
   if (kind == t.end() || !kind->is_string()) bad("tokenizer.kind: must be \"sentencepiece\" or \"none\"");
   tokenizer.kind = kind->get<std::string>();
   if (tokenizer.kind != "sentencepiece" && tokenizer.kind != "none")
-    bad("tokenizer.kind: unknown tokenizer kind '" + tokenizer.kind + "'");
+    bad("tokenizer.kind: unknown tokenizer kind '" + tokenizer.kind + "' (sentencepiece, none)");
   const int64_t vocab = config.vocab_size;
   auto id = [&](const char* key, int32_t* out) {
     auto v = t.find(key);
@@ -216,7 +284,6 @@ void ModelFile::Impl::parse_tokenizer(const json& root) {
     if (!ab->is_boolean()) bad("tokenizer.add_bos: must be true or false");
     tokenizer.add_bos = ab->get<bool>();
   }
-  if (tokenizer.add_bos && tokenizer.bos_id < 0) bad("tokenizer.add_bos: true but bos_id is -1");
   if (tokenizer.kind == "sentencepiece") {
     auto b = t.find("blob");
     if (b == t.end() || !b->is_string()) bad("tokenizer.blob: a sentencepiece tokenizer needs a blob name");
@@ -234,10 +301,10 @@ void ModelFile::Impl::check_tokenizer_model() {
   const auto st = sp.LoadFromSerializedProto(
       absl::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
   if (!st.ok())
-    bad("tokenizer: blob '" + tokenizer.blob + "' is not a SentencePiece model: " + st.ToString());
+    bad("tokenizer blob '" + tokenizer.blob + "' is not a SentencePiece model (" + st.ToString() + ")");
   const int64_t pieces = sp.GetPieceSize();
   if (pieces != config.vocab_size)
-    bad("tokenizer: piece count " + std::to_string(pieces) + " differs from vocab_size " +
+    bad("tokenizer piece count " + std::to_string(pieces) + " differs from vocab_size " +
         std::to_string(config.vocab_size));
 }
 
@@ -246,7 +313,7 @@ void ModelFile::Impl::load(const ReadOptions& opts) {
   int64_t header_size = 0;
   const int64_t data_start = read_file_header(&header_size);
   const json root = parse_header_json(file->data() + kFileHeaderBytes, header_size, label);
-  if (!root.is_object()) bad("json: the header must be a JSON object");
+  if (!root.is_object()) bad("json: header JSON is not an object");
 
   auto cfg = root.find("config");
   if (cfg == root.end()) bad("config: missing");
@@ -262,72 +329,72 @@ void ModelFile::Impl::load(const ReadOptions& opts) {
   auto tj = root.find("tensors");
   if (tj == root.end() || !tj->is_object()) bad("tensors: missing or not an object");
   const std::vector<TensorSpec> specs = expected_tensors(config);
+  std::map<std::string, const TensorSpec*> by_name;
+  for (const TensorSpec& s : specs) by_name[s.name] = &s;
+  for (auto it = tj->begin(); it != tj->end(); ++it) {
+    if (!by_name.count(it.key()))
+      bad("unknown tensor '" + it.key() + "' (not in the config's tensor table)");
+  }
   for (const TensorSpec& s : specs) {
     if (!tj->contains(s.name)) bad("missing tensor '" + s.name + "'");
   }
-  std::map<std::string, const TensorSpec*> by_name;
-  for (const TensorSpec& s : specs) by_name[s.name] = &s;
   std::vector<Payload> payloads;
-  for (auto it = tj->begin(); it != tj->end(); ++it) {
-    auto s = by_name.find(it.key());
-    if (s == by_name.end()) bad("unknown tensor '" + it.key() + "'");
-    payloads.push_back(parse_payload(it.value(), it.key(), false, s->second, data_start));
-  }
+  for (auto it = tj->begin(); it != tj->end(); ++it)
+    payloads.push_back(parse_payload(it.value(), it.key(), false, by_name.at(it.key())));
   if (auto bj = root.find("blobs"); bj != root.end()) {
     if (!bj->is_object()) bad("blobs: must be an object");
     for (auto it = bj->begin(); it != bj->end(); ++it)
-      payloads.push_back(parse_payload(it.value(), it.key(), true, nullptr, data_start));
+      payloads.push_back(parse_payload(it.value(), it.key(), true, nullptr));
   }
-  {
-    std::vector<const Payload*> order;
-    for (const Payload& p : payloads)
-      if (p.stored_size > 0) order.push_back(&p);
-    std::sort(order.begin(), order.end(), [](const Payload* a, const Payload* b) { return a->offset < b->offset; });
-    for (size_t i = 1; i < order.size(); ++i) {
-      if (order[i - 1]->offset + order[i - 1]->stored_size > order[i]->offset)
-        bad(order[i - 1]->what + " and " + order[i]->what + ": payloads overlap");
-    }
-  }
+  check_placement(payloads, data_start);
 
+  // Payloads are decoded and hashed on several threads, a batch at a time;
+  // results are then committed in order on this thread, so errors, progress
+  // calls and cancellation behave exactly as in a one-thread load.
   int64_t total = 0, done = 0;
   for (const Payload& p : payloads) total += p.stored_size;  // each is inside the file: no overflow
+  const int threads = opts.n_threads > 0 ? opts.n_threads : omp_get_max_threads();
+  const size_t batch = size_t(std::max(1, threads)) * 4;
   bool in_place = false;
-  for (const Payload& p : payloads) {
-    const uint8_t* src = file->data() + data_start + p.offset;
-    const uint8_t* data = src;
+  struct Work {
+    const uint8_t* data = nullptr;
+    AlignedBuffer buffer;
     std::vector<uint8_t> blob;
-    uint8_t* dst = nullptr;
-    if (p.zstd) {
-      zstd_check_frame(src, p.stored_size, p.size, label + ": " + p.what);
+    std::exception_ptr error;
+  };
+  for (size_t b = 0; b < payloads.size(); b += batch) {
+    const size_t e = std::min(payloads.size(), b + batch);
+    std::vector<Work> work(e - b);
+    // Threads only pay off on large payloads; waking them for a few kilobytes
+    // costs more than the work, especially on busy cores.
+    int64_t batch_bytes = 0;
+    for (size_t i = b; i < e; ++i) batch_bytes += std::max(payloads[i].stored_size, payloads[i].size);
+    const bool parallel = threads > 1 && batch_bytes >= (int64_t(8) << 20);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (parallel)
+    for (size_t i = b; i < e; ++i) {
+      Work& w = work[i - b];
+      try {
+        decode_payload(payloads[i], file->data() + data_start + payloads[i].offset, opts.verify_checksums, &w.data,
+                       &w.buffer, &w.blob);
+      } catch (...) {
+        w.error = std::current_exception();
+      }
     }
-    if (p.is_blob) {
-      blob.resize(size_t(p.size));
-      dst = blob.data();
-    } else if (p.zstd || reinterpret_cast<uintptr_t>(src) % kPayloadAlignment != 0) {
-      owned.emplace_back(p.size);
-      dst = owned.back().data();
+    for (size_t i = b; i < e; ++i) {
+      Work& w = work[i - b];
+      const Payload& p = payloads[i];
+      if (w.error) std::rethrow_exception(w.error);
+      if (p.is_blob) {
+        blobs[p.name] = std::move(w.blob);
+      } else {
+        if (w.buffer.data() == nullptr && p.size > 0) in_place = true;
+        tensors.push_back(TensorData{p.name, p.dtype, p.shape, w.data, p.size});
+        owned.push_back(std::move(w.buffer));
+      }
+      done += p.stored_size;
+      if (opts.progress && !opts.progress(total > 0 ? double(done) / double(total) : 1.0))
+        fail(Status::Cancelled, label + ": load cancelled by the progress callback");
     }
-    if (dst) {
-      if (p.zstd) zstd_decode(src, p.stored_size, dst, p.size, label + ": " + p.what);
-      else if (p.size > 0) std::memcpy(dst, src, size_t(p.size));
-      data = dst;
-    } else {
-      in_place = true;
-    }
-    if (opts.verify_checksums) {
-      const uint64_t h = xxh64(data, p.size);
-      if (h != p.xxh)
-        fail(Status::Checksum, label + ": " + p.what + ": checksum mismatch (file says " + xxh64_hex(p.xxh) +
-                                   ", payload hashes to " + xxh64_hex(h) + ")");
-    }
-    if (p.is_blob) {
-      blobs[p.name] = std::move(blob);
-    } else {
-      tensors.push_back(TensorData{p.name, p.dtype, p.shape, data, p.size});
-    }
-    done += p.stored_size;
-    if (opts.progress && !opts.progress(total > 0 ? double(done) / double(total) : 1.0))
-      fail(Status::Cancelled, label + ": load cancelled by the progress callback");
   }
   check_tokenizer_model();
   // Nothing points into the file any more when every tensor was decoded or

@@ -43,6 +43,8 @@ struct ReadOptions {
   bool use_mmap = true;  // map raw payloads instead of copying them (path loads only)
   // Called with the fraction done (0..1); returning false cancels the load.
   std::function<bool(double)> progress;
+  // Threads that decode and hash payloads; 0 = OpenMP's default.
+  int n_threads = 0;
 };
 
 class ModelFile {

@@ -42,6 +42,9 @@ json payload_record(const Encoded& e) {
 }
 
 json tokenizer_json(const TokenizerSpec& t) {
+  // A plain "none" tokenizer is written as the Python writer writes it.
+  if (t.kind == "none" && t.bos_id == -1 && t.eos_id == -1 && t.unk_id == -1 && t.pad_id == -1 && !t.add_bos)
+    return {{"kind", "none"}};
   json j = {{"kind", t.kind},       {"bos_id", t.bos_id}, {"eos_id", t.eos_id},
             {"unk_id", t.unk_id},   {"pad_id", t.pad_id}, {"add_bos", t.add_bos}};
   if (t.kind == "sentencepiece") j["blob"] = t.blob;
