@@ -37,9 +37,6 @@ struct mixcon_session {
   std::shared_ptr<const mixcon::Tokenizer> tokenizer;
   // Raised by mixcon_session_cancel, lowered by the call that observes it.
   std::atomic<bool> cancel{false};
-  // Whether session->logits() holds the logits of a token (false after
-  // create and reset).
-  bool has_logits = false;
   // The text stream over every token since reset (see mixcon_session_next_text).
   mixcon::Utf8Stream stream;
   std::string piece;                  // next_text's piece, max_piece_bytes reserved

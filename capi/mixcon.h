@@ -541,10 +541,12 @@ MIXCON_API mixcon_status mixcon_session_step(mixcon_session* session, mixcon_sam
  * incomplete are held back until it completes (or until a token shows it
  * never will; then each stray byte becomes U+FFFD, as in detokenization). So
  * the pieces never split a character, a piece may be empty (an EOS token, a
- * held-back byte), and the text before the first call plus the pieces equals
- * mixcon_detokenize() of the whole history; in particular the first piece
- * after a prompt keeps its leading space. info.max_piece_bytes is always
- * enough for cap. Cancellable.
+ * held-back byte), and mixcon_detokenize() of the tokens before the first
+ * call, plus the pieces, plus mixcon_session_flush_text() at the end, equals
+ * mixcon_detokenize() of the whole history (when those earlier tokens do not
+ * end inside a character, whose held bytes then come with the first piece).
+ * In particular the first piece after a prompt keeps its leading space.
+ * info.max_piece_bytes is always enough for cap. Cancellable.
  * @return as mixcon_session_step(), plus MIXCON_ERR_UNSUPPORTED (no
  *   tokenizer) and MIXCON_ERR_BUFFER_TOO_SMALL (the piece does not fit:
  *   *text_len = needed, and nothing was fed or drawn, so a retry with a

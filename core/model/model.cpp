@@ -124,6 +124,7 @@ void Model::load(const ModelOptions& opts) {
         const TensorData& g = tensor(p + "conba.gain_init");
         cb.gain_init.resize(static_cast<size_t>(g.numel()));
         dequantize_row(g.dtype, g.data, cb.gain_init.data(), g.numel());
+        weight_bytes_ += g.numel() * static_cast<int64_t>(sizeof(float));
       }
       cb.out_proj = matrix(p + "conba.out_proj");
     }

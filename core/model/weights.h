@@ -24,18 +24,18 @@ struct AttentionWeights {
 
 struct ConbaWeights {
   MatrixRef in_proj;     // [2D, d_model]: rows 0..D-1 give u, D..2D-1 give z
-  const float* conv_w;   // [D, K]
-  const float* conv_b;   // [D]
+  const float* conv_w = nullptr;   // [D, K]
+  const float* conv_b = nullptr;   // [D]
   MatrixRef sel_gate;    // [r, D]
   MatrixRef sel_up;      // [r, D]
   MatrixRef dt_proj;     // [D, r]
-  const float* dt_bias;  // [D]
+  const float* dt_bias = nullptr;  // [D]
   MatrixRef b_proj;      // [N, r]
   MatrixRef c_proj;      // [N, r]
   MatrixRef scale_proj;  // [D, r]   (scaling; data nullptr when off)
   const float* scale_bias = nullptr;  // [D]   (scaling)
-  const float* a;        // [D, N]  A = -exp(A_log)
-  const float* d_skip;   // [D]
+  const float* a = nullptr;        // [D, N]  A = -exp(A_log)
+  const float* d_skip = nullptr;   // [D]
   const float* rho = nullptr;        // [D] (delay)
   const float* w_ref = nullptr;      // [D] (control)
   const float* lambda = nullptr;     // [D] (control)
@@ -60,8 +60,8 @@ struct MoeWeights {
 };
 
 struct LayerWeights {
-  const float* mixer_norm;  // [d_model]
-  const float* ffn_norm;    // [d_model]
+  const float* mixer_norm = nullptr;  // [d_model]
+  const float* ffn_norm = nullptr;    // [d_model]
   AttentionWeights attn;    // when layer_types[l] == Attention
   ConbaWeights conba;       // when layer_types[l] == Conba
   MlpWeights mlp;           // when ffn_types[l] == Mlp
@@ -70,7 +70,7 @@ struct LayerWeights {
 
 struct ModelWeights {
   MatrixRef tok_embeddings;   // [vocab, d_model]
-  const float* output_norm;   // [d_model]
+  const float* output_norm = nullptr;   // [d_model]
   MatrixRef lm_head;          // [vocab, d_model]; the embeddings when tied
   std::vector<LayerWeights> layers;
   int64_t max_matrix_cols = 0;  // widest matrix: sizes the matmul scratch

@@ -25,7 +25,9 @@ class Carver {
   int64_t used_ = 0;
 };
 
-void carve(Carver& cv, const ModelConfig& c, int64_t C, int64_t logits_rows,
+// `cv` carves backend memory, `host` host memory (the MoE routing table,
+// which the model code reads to group tokens by expert).
+void carve(Carver& cv, Carver& host, const ModelConfig& c, int64_t C, int64_t logits_rows,
            int64_t scratch_floats, ForwardScratch& s, float** exec_scratch) {
   const int64_t dm = c.d_model;
   const int64_t q_dim = c.attention.n_heads * c.attention.head_dim;
@@ -65,10 +67,10 @@ void carve(Carver& cv, const ModelConfig& c, int64_t C, int64_t logits_rows,
   s.ff_act = cv.take<float>(C * d_ff);
   if (moe) {
     s.router = cv.take<float>(C * E);
-    s.route_ids = cv.take<int32_t>(C * k);
-    s.route_w = cv.take<float>(C * k);
-    s.expert_rows = cv.take<int32_t>(C);
-    s.expert_w = cv.take<float>(C);
+    s.route_ids = host.take<int32_t>(C * k);
+    s.route_w = host.take<float>(C * k);
+    s.expert_rows = host.take<int32_t>(C);
+    s.expert_w = host.take<float>(C);
     s.moe_x = cv.take<float>(C * dm);
     s.moe_y = cv.take<float>(C * dm);
   }
@@ -87,13 +89,16 @@ Workspace::Workspace(const Model& model, int64_t max_context, int n_threads) {
       model.weights().max_matrix_cols, c.attention.head_dim);
   const int64_t scratch_floats = exec_.scratch_floats_per_thread * n_threads;
 
-  Carver measure(nullptr);
+  Carver measure(nullptr), measure_host(nullptr);
   ForwardScratch probe;
   float* unused = nullptr;
-  carve(measure, c, C, logits_rows, scratch_floats, probe, &unused);
+  carve(measure, measure_host, c, C, logits_rows, scratch_floats, probe, &unused);
   buffer_ = DeviceBuffer(model.backend(), measure.used());
+  // 64-byte pieces of a vector of 64-byte units: aligned like the backend's.
+  host_.assign(static_cast<size_t>(measure_host.used() / 64 + 1), HostBlock{});
   Carver bind(static_cast<uint8_t*>(buffer_.data()));
-  carve(bind, c, C, logits_rows, scratch_floats, scratch_, &exec_.scratch);
+  Carver bind_host(reinterpret_cast<uint8_t*>(host_.data()));
+  carve(bind, bind_host, c, C, logits_rows, scratch_floats, scratch_, &exec_.scratch);
 }
 
 }  // namespace mixcon

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "core/backend.h"
 #include "core/model/forward.h"
@@ -26,12 +27,18 @@ class Workspace {
 
   const ForwardScratch& scratch() const { return scratch_; }
   const ExecContext& exec() const { return exec_; }
-  int64_t bytes() const { return buffer_.bytes(); }
+  int64_t bytes() const {
+    return buffer_.bytes() + static_cast<int64_t>(host_.size() * sizeof(HostBlock));
+  }
 
  private:
+  struct alignas(64) HostBlock {
+    uint8_t b[64];
+  };
   ForwardScratch scratch_;
   ExecContext exec_;
-  DeviceBuffer buffer_;
+  DeviceBuffer buffer_;        // backend memory: activations, logits, op scratch
+  std::vector<HostBlock> host_;  // host memory: the MoE routing table
 };
 
 }  // namespace mixcon

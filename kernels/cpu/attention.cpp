@@ -1,17 +1,58 @@
 // Causal softmax attention of a chunk of queries over the KV cache, with
 // grouped KV heads. One (token, head) pair is one unit of work, computed in a
-// single pass with a running maximum (online softmax), so its cost is one read
-// of the cached keys and values and it needs no scratch that grows with the
-// context.
+// single pass over the cached keys in blocks with a running maximum (online
+// softmax): one read of the keys and values, and no scratch that grows with
+// the context.
 #include <omp.h>
 
 #include <cmath>
 #include <limits>
 
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/vec_math.h"
 
 namespace mixcon {
 namespace cpu {
+namespace {
+
+constexpr int64_t kKeyBlock = 64;
+
+// One query head over keys [0, n_keys). acc: head_dim floats of scratch.
+__attribute__((target_clones("avx2", "default")))
+void attend_one(const AttentionArgs& a, DotFn dot, float scale, const float* q, int64_t kv_off,
+                int64_t n_keys, float* __restrict acc, float* __restrict out) {
+  const int64_t hd = a.head_dim;
+  float sc[kKeyBlock];
+  float m = -std::numeric_limits<float>::infinity();
+  float l = 0.0f;
+  for (int64_t j = 0; j < hd; ++j) acc[j] = 0.0f;
+  for (int64_t s0 = 0; s0 < n_keys; s0 += kKeyBlock) {
+    const int64_t nb = n_keys - s0 < kKeyBlock ? n_keys - s0 : kKeyBlock;
+    float bm = -std::numeric_limits<float>::infinity();
+    for (int64_t j = 0; j < nb; ++j) {
+      sc[j] = dot(a.k_cache + (s0 + j) * a.kv_stride + kv_off, q, hd) * scale;
+      bm = sc[j] > bm ? sc[j] : bm;
+    }
+    if (bm > m) {
+      const float c = exp_approx(m - bm);  // ~0 on the first block
+      l *= c;
+      for (int64_t j = 0; j < hd; ++j) acc[j] *= c;
+      m = bm;
+    }
+#pragma omp simd
+    for (int64_t j = 0; j < nb; ++j) sc[j] = exp_approx(sc[j] - m);
+    for (int64_t j = 0; j < nb; ++j) l += sc[j];
+    for (int64_t j = 0; j < nb; ++j) {
+      const float p = sc[j];
+      const float* __restrict v = a.v_cache + (s0 + j) * a.kv_stride + kv_off;
+      for (int64_t e = 0; e < hd; ++e) acc[e] += p * v[e];
+    }
+  }
+  const float inv = 1.0f / l;
+  for (int64_t j = 0; j < hd; ++j) out[j] = acc[j] * inv;
+}
+
+}  // namespace
 
 void attention(const AttentionArgs& a, const ExecContext& cx) {
   const int64_t hd = a.head_dim;
@@ -26,29 +67,8 @@ void attention(const AttentionArgs& a, const ExecContext& cx) {
 #pragma omp for schedule(static)
     for (int64_t it = 0; it < items; ++it) {
       const int64_t i = it / a.n_heads, h = it % a.n_heads;
-      const int64_t kvh = h / group;
-      const float* q = a.q + i * a.q_stride + h * hd;
-      const int64_t n_keys = a.pos0 + i + 1;
-      float m = -std::numeric_limits<float>::infinity();
-      float l = 0.0f;
-      for (int64_t j = 0; j < hd; ++j) acc[j] = 0.0f;
-      for (int64_t s = 0; s < n_keys; ++s) {
-        const float* k = a.k_cache + s * a.kv_stride + kvh * hd;
-        const float* v = a.v_cache + s * a.kv_stride + kvh * hd;
-        const float score = dot(k, q, hd) * scale;
-        if (score > m) {
-          const float c = std::exp(m - score);  // 0 on the first key
-          l *= c;
-          for (int64_t j = 0; j < hd; ++j) acc[j] *= c;
-          m = score;
-        }
-        const float p = std::exp(score - m);
-        l += p;
-        for (int64_t j = 0; j < hd; ++j) acc[j] += p * v[j];
-      }
-      float* out = a.out + i * a.out_stride + h * hd;
-      const float inv = 1.0f / l;
-      for (int64_t j = 0; j < hd; ++j) out[j] = acc[j] * inv;
+      attend_one(a, dot, scale, a.q + i * a.q_stride + h * hd, (h / group) * hd, a.pos0 + i + 1,
+                 acc, a.out + i * a.out_stride + h * hd);
     }
   }
 }

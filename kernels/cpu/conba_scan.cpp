@@ -9,50 +9,66 @@
 #include <cmath>
 
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/vec_math.h"
 
 namespace mixcon {
 namespace cpu {
 
-void conba_scan(const ConbaScanArgs& a, int n_threads) {
+namespace {
+
+// One channel over the chunk: state update, y, and e (or the gated output
+// when control is off). Plain loops the compiler vectorizes over N; built
+// twice (AVX2 and baseline) and picked at load time by CPU feature. The two
+// clones give the same bits: C++ does not contract a*b+c here
+// (-ffp-contract=off in ISO mode), and vector add/mul round like scalar ones.
+__attribute__((target_clones("avx2", "default")))
+void scan_channel(const ConbaScanArgs& a, int64_t i) {
   const int64_t n = a.n_tokens, D = a.d_inner, N = a.d_state;
   const int64_t slots = a.ring + 1;
   const int64_t slot_size = D * N;
+  const float* A = a.a + i * N;
+  // Without the delay feature rho = 0 and, the ring having one live slot,
+  // h_del == h_prev: the same formula then gives h_{t-1} exactly.
+  const float rho = a.rho ? a.rho[i] : 0.0f;
+  const float keep = 1.0f - rho;
+  for (int64_t t = 0; t < n; ++t) {
+    const float u = a.u[t * D + i];
+    const float dt = softplusf(a.dt_raw[t * D + i] + a.dt_bias[i]);
+    const float s = a.scale_raw ? sigmoidf(a.scale_raw[t * D + i] + a.scale_bias[i]) : 1.0f;
+    // Slot head+t holds h_{t-1}; h_{t-tau} is ring-1 slots older; the free
+    // slot head+t+1 receives h_t.
+    const float* __restrict h_prev = a.h_ring + ((a.head + t) % slots) * slot_size + i * N;
+    const float* __restrict h_del =
+        a.h_ring + ((a.head + t + slots - (a.ring - 1)) % slots) * slot_size + i * N;
+    float* __restrict h_new = a.h_ring + ((a.head + t + 1) % slots) * slot_size + i * N;
+    const float* __restrict B = a.B + t * N;
+    const float* __restrict C = a.C + t * N;
+    const float du = dt * u;
+#pragma omp simd
+    for (int64_t k = 0; k < N; ++k) {
+      const float abar = exp_approx(dt * A[k]);
+      h_new[k] = s * abar * (keep * h_prev[k] + rho * h_del[k]) + du * B[k];
+    }
+    float y = 0.0f;
+    for (int64_t k = 0; k < N; ++k) y += C[k] * h_new[k];
+    y += a.d_skip[i] * u;
+    if (a.w_ref) {
+      a.err[t * D + i] = a.w_ref[i] * u - y;
+      a.out[t * D + i] = y;  // ŷ and the gate follow in pass 3
+    } else {
+      a.out[t * D + i] = y * siluf(a.z[t * a.z_stride + i]);
+    }
+  }
+}
+
+}  // namespace
+
+void conba_scan(const ConbaScanArgs& a, int n_threads) {
+  const int64_t n = a.n_tokens, D = a.d_inner, N = a.d_state;
   const bool control = a.w_ref != nullptr;
 
 #pragma omp parallel for num_threads(threads_for(n * D * N * 8, n_threads)) schedule(static)
-  for (int64_t i = 0; i < D; ++i) {
-    const float* A = a.a + i * N;
-    const float rho = a.rho ? a.rho[i] : 0.0f;
-    for (int64_t t = 0; t < n; ++t) {
-      const float u = a.u[t * D + i];
-      const float dt = softplusf(a.dt_raw[t * D + i] + a.dt_bias[i]);
-      const float s = a.scale_raw ? sigmoidf(a.scale_raw[t * D + i] + a.scale_bias[i]) : 1.0f;
-      // Slot head+t holds h_{t-1}; h_{t-tau} is ring-1 slots older; the free
-      // slot head+t+1 receives h_t.
-      const float* h_prev = a.h_ring + ((a.head + t) % slots) * slot_size + i * N;
-      const float* h_del =
-          a.h_ring + ((a.head + t + slots - (a.ring - 1)) % slots) * slot_size + i * N;
-      float* h_new = a.h_ring + ((a.head + t + 1) % slots) * slot_size + i * N;
-      const float* B = a.B + t * N;
-      const float* C = a.C + t * N;
-      const float du = dt * u;
-      float y = 0.0f;
-      for (int64_t k = 0; k < N; ++k) {
-        const float abar = std::exp(dt * A[k]);
-        const float carry = a.rho ? (1.0f - rho) * h_prev[k] + rho * h_del[k] : h_prev[k];
-        const float h = s * abar * carry + du * B[k];
-        h_new[k] = h;
-        y += C[k] * h;
-      }
-      y += a.d_skip[i] * u;
-      if (control) {
-        a.err[t * D + i] = a.w_ref[i] * u - y;
-        a.out[t * D + i] = y;  // ŷ and the gate follow in pass 3
-      } else {
-        a.out[t * D + i] = y * siluf(a.z[t * a.z_stride + i]);
-      }
-    }
-  }
+  for (int64_t i = 0; i < D; ++i) scan_channel(a, i);
   if (!control) return;
 
 #pragma omp parallel for num_threads(threads_for(n * D, n_threads)) schedule(static)

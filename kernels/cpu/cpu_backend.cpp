@@ -1,6 +1,7 @@
 // Backend over host memory: each op forwards to its kernel in kernels/cpu.
 #include "kernels/cpu/cpu_backend.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -20,16 +21,24 @@ class CpuBackend final : public Backend {
   Device device() const override { return Device::Cpu; }
   const char* name() const override { return cpu::cpu_kernel_path(); }
 
+  // calloc gives zeroed memory without touching it (large blocks come
+  // straight from mmap), so a KV cache planned for a long context costs
+  // address space, not page faults, until it is used. Aligned by hand: the
+  // pointer calloc returned is kept just below the aligned block.
   void* alloc(int64_t bytes) const override {
     if (bytes < 0) fail(Status::Internal, "cpu backend: negative allocation");
-    const size_t size = (static_cast<size_t>(bytes) + kAlign - 1) / kAlign * kAlign;
-    void* p = std::aligned_alloc(kAlign, size == 0 ? kAlign : size);
-    if (!p)
+    const size_t size = static_cast<size_t>(bytes) + kAlign + sizeof(void*);
+    void* raw = std::calloc(1, size);
+    if (!raw)
       fail(Status::OutOfMemory, "cpu backend: cannot allocate " + std::to_string(bytes) + " bytes");
-    std::memset(p, 0, size);
+    const uintptr_t base = reinterpret_cast<uintptr_t>(raw) + sizeof(void*);
+    void* p = reinterpret_cast<void*>((base + kAlign - 1) & ~static_cast<uintptr_t>(kAlign - 1));
+    static_cast<void**>(p)[-1] = raw;
     return p;
   }
-  void release(void* p) const noexcept override { std::free(p); }
+  void release(void* p) const noexcept override {
+    if (p) std::free(static_cast<void**>(p)[-1]);
+  }
   void upload(void* dst, const void* src, int64_t bytes) const override { copy(dst, src, bytes); }
   void download(void* dst, const void* src, int64_t bytes) const override { copy(dst, src, bytes); }
   void copy(void* dst, const void* src, int64_t bytes) const override {
@@ -41,9 +50,10 @@ class CpuBackend final : public Backend {
   const void* map_weight(const void* host, int64_t) override { return host; }
 
   int64_t scratch_floats_per_thread(int64_t max_cols, int64_t head_dim) const override {
-    // matmul: one dequantized weight row; attention: one head's accumulator.
+    // matmul: a block of dequantized weight rows; attention: one head's accumulator.
     // Rounded to a cache line so threads never share one.
-    const int64_t n = max_cols > head_dim ? max_cols : head_dim;
+    const int64_t rows = cpu::kMatmulScratchRows * max_cols;
+    const int64_t n = rows > head_dim ? rows : head_dim;
     return (n + 15) / 16 * 16;
   }
 

@@ -11,6 +11,7 @@
 
 #include "core/backend.h"
 #include "core/format/dtype.h"
+#include "kernels/cpu/vec_math.h"
 
 namespace mixcon {
 namespace cpu {
@@ -33,7 +34,9 @@ void row_to_f32(DType t, const void* row, float* out, int64_t n);
 
 // y[w.rows] = w · x (decode).
 void matvec(const MatrixRef& w, const float* x, float* y, int n_threads);
-// y[n, w.rows] = x[n, w.cols] · wᵀ (prefill); scratch holds w.cols floats per thread.
+// y[n, w.rows] = x[n, w.cols] · wᵀ (prefill); scratch holds kMatmulScratchRows·w.cols
+// floats per thread (a block of weight rows dequantized once for all tokens).
+constexpr int64_t kMatmulScratchRows = 4;
 void matmul(const MatrixRef& w, const float* x, int64_t n, float* y, const ExecContext& cx);
 
 // ---- norm.cpp ---------------------------------------------------------------
@@ -70,7 +73,8 @@ void scatter_add_rows(const float* src, int64_t d, const int32_t* rows, const fl
 void embed(const MatrixRef& table, const int32_t* tokens, int64_t n, float* out, int n_threads);
 
 // ---- shared scalar math ---------------------------------------------------------------
-inline float sigmoidf(float a) { return 1.0f / (1.0f + __builtin_expf(-a)); }
+// exp_approx (vec_math.h) keeps the loops around these vectorizable.
+inline float sigmoidf(float a) { return 1.0f / (1.0f + exp_approx(-a)); }
 inline float siluf(float a) { return a * sigmoidf(a); }
 // Overflow-safe softplus (MODEL.md: a for a > 20).
 inline float softplusf(float a) { return a > 20.0f ? a : __builtin_log1pf(__builtin_expf(a)); }

@@ -6,9 +6,7 @@
 // AVX2: four 8-lane FMA accumulators over 32 values, then 8-value steps, then
 // a scalar tail, reduced in a fixed order). Conversions are exact (q8_0:
 // d·q fits a float), so a row read as stored and the same row dequantized
-// to float32 give the same dot bitwise: the matrix-matrix path (which
-// dequantizes a row once and reuses it for every token of the chunk) and the
-// matrix-vector path agree exactly.
+// to float32 give the same dot bitwise.
 #include <omp.h>
 
 #include <cmath>
@@ -99,19 +97,6 @@ struct Avx2BF16 {
   }
   MIXCON_AVX2 float load1(int64_t i) const { return bf16_bits_to_f32(p[i]); }
 };
-struct Avx2Q8 {
-  const BlockQ8_0* p;
-  MIXCON_AVX2 __m256 load8(int64_t i) const {
-    const BlockQ8_0& b = p[i / kQ8BlockValues];
-    const __m128i q8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b.qs + i % kQ8BlockValues));
-    const __m256 q = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q8));
-    return _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(b.d)), q);
-  }
-  MIXCON_AVX2 float load1(int64_t i) const {
-    const BlockQ8_0& b = p[i / kQ8BlockValues];
-    return _cvtsh_ss(b.d) * static_cast<float>(b.qs[i % kQ8BlockValues]);
-  }
-};
 
 template <class Load>
 MIXCON_AVX2 float dot_avx2_impl(Load w, const float* x, int64_t n) {
@@ -146,10 +131,140 @@ __attribute__((target("avx2,fma,f16c"))) float dot_bf16_avx2(const void* w, cons
                                                               int64_t n) {
   return dot_avx2_impl(Avx2BF16{static_cast<const uint16_t*>(w)}, x, n);
 }
+// q8_0 block by block: one scale conversion per 32 values. Same lanes,
+// accumulators and rounding as dot_avx2_impl (w = d·q exactly, then FMA), so
+// it equals the f32 dot of the dequantized row bitwise.
 __attribute__((target("avx2,fma,f16c"))) float dot_q8_avx2(const void* w, const float* x,
                                                             int64_t n) {
-  return dot_avx2_impl(Avx2Q8{static_cast<const BlockQ8_0*>(w)}, x, n);
+  const BlockQ8_0* b = static_cast<const BlockQ8_0*>(w);
+  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+  __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+  const int64_t nb = n / kQ8BlockValues;
+  for (int64_t k = 0; k < nb; ++k, x += kQ8BlockValues) {
+    const __m256 d = _mm256_set1_ps(_cvtsh_ss(b[k].d));
+    const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[k].qs));
+    const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
+    const __m256 w0 = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo)));
+    const __m256 w1 = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8))));
+    const __m256 w2 = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi)));
+    const __m256 w3 = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8))));
+    a0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x), a0);
+    a1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + 8), a1);
+    a2 = _mm256_fmadd_ps(w2, _mm256_loadu_ps(x + 16), a2);
+    a3 = _mm256_fmadd_ps(w3, _mm256_loadu_ps(x + 24), a3);
+  }
+  const __m256 s = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
+  __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+  h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
+  return _mm_cvtss_f32(h) + 0.0f;
 }
+
+// ---- AVX2 / FMA tiles for matmul ------------------------------------------------
+// A tile computes R weight rows × T tokens with one 8-lane accumulator per
+// (row, token), fed 8 columns at a time (then a scalar tail) and reduced in
+// a fixed order, so each result is the same sequence of
+// operations whatever the tile shape (and the thread count). The weights of
+// a block of rows are dequantized once (exactly) into scratch and reused by
+// every token; each step's R + T loads feed R·T FMAs. The decode path (matvec) uses
+// the 4-accumulator dot instead: it streams rows from memory, where the
+// order of the sum differs from the tile's by float rounding only (MODEL.md §5).
+
+struct TileF32 {
+  const uint8_t* base;
+  int64_t rb;
+  const float* row(int64_t r) const { return reinterpret_cast<const float*>(base + r * rb); }
+  MIXCON_AVX2 __m256 load8(int64_t r, int64_t k) const { return _mm256_loadu_ps(row(r) + k); }
+  MIXCON_AVX2 float load1(int64_t r, int64_t k) const { return row(r)[k]; }
+};
+MIXCON_AVX2 float hsum(__m256 s) {
+  __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+  h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
+  return _mm_cvtss_f32(h);
+}
+
+// y[t·y_stride + r0 + r] = row r0+r · x[t·x_stride ..], r < R, t < T.
+template <int R, int T, class L>
+MIXCON_AVX2 void tile_avx2(const L& w, int64_t r0, const float* x, int64_t x_stride, int64_t n,
+                           float* y, int64_t y_stride) {
+  __m256 acc[R][T];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
+  int64_t k = 0;
+  // Each step loads T token vectors and R weight vectors for R·T FMAs.
+  for (; k + 8 <= n; k += 8) {
+    __m256 xv[T];
+    for (int t = 0; t < T; ++t) xv[t] = _mm256_loadu_ps(x + t * x_stride + k);
+    for (int r = 0; r < R; ++r) {
+      const __m256 wv = w.load8(r0 + r, k);
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm256_fmadd_ps(wv, xv[t], acc[r][t]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) {
+      float tail = 0.0f;
+      for (int64_t j = k; j < n; ++j) tail = std::fmaf(w.load1(r0 + r, j), x[t * x_stride + j], tail);
+      y[t * y_stride + r0 + r] = hsum(acc[r][t]) + tail;
+    }
+}
+
+constexpr int64_t kMatmulRows = kMatmulScratchRows;
+constexpr int64_t kMatmulTokens = 3;
+
+// Rows r0..r0+R (float32, `rb` bytes apart) against every token.
+template <int R>
+MIXCON_AVX2 void rows_by_tokens(const TileF32& w, int64_t r0, const float* x, int64_t n_tok,
+                                int64_t n, float* y, int64_t rows) {
+  int64_t t = 0;
+  for (; t + kMatmulTokens <= n_tok; t += kMatmulTokens)
+    tile_avx2<R, kMatmulTokens>(w, r0, x + t * n, n, n, y + t * rows, rows);
+  for (; t < n_tok; ++t) tile_avx2<R, 1>(w, r0, x + t * n, n, n, y + t * rows, rows);
+}
+
+__attribute__((target("avx2,fma,f16c"))) void matmul_avx2(const MatrixRef& m, const float* x,
+                                                           int64_t n_tok, float* y,
+                                                           const ExecContext& cx) {
+  const uint8_t* base = static_cast<const uint8_t*>(m.data);
+  const int64_t rows = m.rows, cols = m.cols, rb = m.row_bytes;
+  const int64_t blocks = (rows + kMatmulRows - 1) / kMatmulRows;
+  const bool f32 = m.dtype == DType::F32;
+#pragma omp parallel num_threads(threads_for(rows * cols * n_tok, cx.n_threads))
+  {
+    float* buf = cx.scratch + static_cast<int64_t>(omp_get_thread_num()) * cx.scratch_floats_per_thread;
+#pragma omp for schedule(static)
+    for (int64_t b = 0; b < blocks; ++b) {
+      const int64_t r0 = b * kMatmulRows;
+      const int64_t nr = rows - r0 < kMatmulRows ? rows - r0 : kMatmulRows;
+      // Weights as float32 rows: in place, or dequantized once (exactly)
+      // into this thread's scratch and reused by every token.
+      TileF32 w{base, rb};
+      int64_t first = r0;
+      if (!f32) {
+        for (int64_t r = 0; r < nr; ++r) row_to_f32(m.dtype, base + (r0 + r) * rb, buf + r * cols, cols);
+        w = TileF32{reinterpret_cast<const uint8_t*>(buf), cols * static_cast<int64_t>(sizeof(float))};
+        first = 0;
+      }
+      // The tile writes y[.. + first + r]; shift y so that lands on r0 + r.
+      float* yb = y + (r0 - first);
+      if (nr == kMatmulRows) {
+        rows_by_tokens<kMatmulRows>(w, first, x, n_tok, cols, yb, rows);
+      } else {
+        for (int64_t r = 0; r < nr; ++r) rows_by_tokens<1>(w, first + r, x, n_tok, cols, yb, rows);
+      }
+    }
+  }
+}
+
+// F16C conversion of one f16 row (exact, like f16_bits_to_f32).
+__attribute__((target("avx2,fma,f16c"))) void f16_row_to_f32_avx2(const uint16_t* p, float* out,
+                                                                   int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i))));
+  for (; i < n; ++i) out[i] = _cvtsh_ss(p[i]);
+}
+
 #endif  // MIXCON_X86
 
 bool detect_avx2_fma() {
@@ -209,6 +324,12 @@ void row_to_f32(DType t, const void* row, float* out, int64_t n) {
       return;
     case DType::F16: {
       const uint16_t* p = static_cast<const uint16_t*>(row);
+#ifdef MIXCON_X86
+      if (cpu_has_avx2_fma()) {
+        f16_row_to_f32_avx2(p, out, n);
+        return;
+      }
+#endif
       for (int64_t i = 0; i < n; ++i) out[i] = f16_bits_to_f32(p[i]);
       return;
     }
@@ -231,6 +352,9 @@ void row_to_f32(DType t, const void* row, float* out, int64_t n) {
 }
 
 void matvec(const MatrixRef& w, const float* x, float* y, int n_threads) {
+  // One row after the other: each thread streams its contiguous share of the
+  // matrix front to back, which is what the hardware prefetchers follow best
+  // (interleaving several rows measured 3-4x slower from DRAM).
   const DotFn dot = dot_best(w.dtype);
   const uint8_t* base = static_cast<const uint8_t*>(w.data);
   const int64_t rows = w.rows, cols = w.cols, rb = w.row_bytes;
@@ -243,7 +367,13 @@ void matmul(const MatrixRef& w, const float* x, int64_t n, float* y, const ExecC
     matvec(w, x, y, cx.n_threads);
     return;
   }
-  const DotFn dot = dot_best(DType::F32);
+#ifdef MIXCON_X86
+  if (cpu_has_avx2_fma()) {
+    matmul_avx2(w, x, n, y, cx);
+    return;
+  }
+#endif
+  const DotFn dot = dot_portable(DType::F32);
   const uint8_t* base = static_cast<const uint8_t*>(w.data);
   const int64_t rows = w.rows, cols = w.cols, rb = w.row_bytes;
   const DType dt = w.dtype;

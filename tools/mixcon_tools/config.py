@@ -180,8 +180,22 @@ def paper_pattern(n_layers, attention_at=(2, 6)):
     return lt, ft
 
 
-def preset(name, *, vocab_size=None, features=None, rope_theta=0.0, tie=False):
-    """The presets of MODEL.md §6 (vocab: paper 256000, bench-small 32000, tiny-random 512)."""
+def preset(name, *, vocab_size=None, features=None, rope_theta=0.0, tie=False, n_layers=None):
+    """The presets of MODEL.md §6 (vocab: paper 256000, bench-small 32000, tiny-random 512).
+    n_layers keeps only the first n layers of the preset's pattern (smaller test models)."""
+    cfg = _preset(name, vocab_size, features, rope_theta, tie)
+    if n_layers is not None and n_layers != cfg["n_layers"]:
+        if not 1 <= n_layers <= cfg["n_layers"]:
+            raise MixcError("INVALID_ARGUMENT", f"n_layers {n_layers} is not in 1..{cfg['n_layers']}")
+        lt, ft = cfg["layer_types"][:n_layers], cfg["ffn_types"][:n_layers]
+        cfg = make_config(cfg["vocab_size"], cfg["d_model"], lt, ft, norm_eps=cfg["norm_eps"],
+                          tie_embeddings=cfg["tie_embeddings"], max_context=cfg["max_context"],
+                          attention=cfg.get("attention"), conba=cfg.get("conba"),
+                          mlp=cfg.get("mlp"), moe=cfg.get("moe"))
+    return cfg
+
+
+def _preset(name, vocab_size, features, rope_theta, tie):
     feats = {"scaling": True, "delay": True, "control": True}
     feats.update(features or {})
     if name == "paper":

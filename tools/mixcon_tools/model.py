@@ -151,14 +151,19 @@ class Conba(nn.Module):
         rho = self._rho()
         hs = []
         zero = torch.zeros_like(bx[:, 0])
+        # unbind once: indexing a[:, t] in the loop would make backward allocate a
+        # full-size gradient per step (quadratic in T).
+        a_t, bx_t = a.unbind(1), bx.unbind(1)
+        if rho is not None:
+            keep, take = (1 - rho)[:, None], rho[:, None]
         for t in range(T):
             prev = hs[t - 1] if t >= 1 else zero
             if rho is not None:
                 old = hs[t - self.tau] if t >= self.tau else zero
-                mix = (1 - rho)[:, None] * prev + rho[:, None] * old
+                mix = torch.addcmul(keep * prev, take, old)
             else:
                 mix = prev
-            h = a[:, t] * mix + bx[:, t]
+            h = torch.addcmul(bx_t[t], a_t[t], mix)
             if sigma_w > 0:
                 h = h + sigma_w * torch.randn_like(h)
             hs.append(h)
@@ -173,8 +178,8 @@ class Conba(nn.Module):
             eta = softplus(self.gain_rate_raw)
             k = self.gain_init.expand(B, D)
             ks = []
-            for t in range(T):
-                k = lam * k + eta * nrm[:, t:t + 1]
+            for n_t in nrm.unbind(1):
+                k = lam * k + eta * n_t[:, None]
                 ks.append(k)
             y = y + torch.stack(ks, dim=1) * e
         return (y * F.silu(z)) @ self.out_proj.T

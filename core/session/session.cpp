@@ -1,0 +1,139 @@
+#include "core/session/session.h"
+
+#include <algorithm>
+#include <string>
+
+#include "core/common/status.h"
+
+namespace mixcon {
+
+int64_t Session::checked_max_context(const Model& model, const SessionOptions& opts) {
+  const int64_t model_max = model.config().max_context;
+  if (opts.max_context < 0 || opts.max_context > model_max)
+    fail(Status::InvalidArgument, "max_context: must be in [0, " + std::to_string(model_max) +
+                                      "] (0 = the model's), got " +
+                                      std::to_string(opts.max_context));
+  return opts.max_context == 0 ? model_max : opts.max_context;
+}
+
+static std::shared_ptr<const Model> non_null(std::shared_ptr<const Model> m) {
+  if (!m) fail(Status::InvalidArgument, "Session: model is NULL");
+  return m;
+}
+
+static int session_threads(const Model& model, const SessionOptions& opts) {
+  if (opts.n_threads < 0)
+    fail(Status::InvalidArgument, "n_threads: must be >= 0 (0 = the model's), got " +
+                                      std::to_string(opts.n_threads));
+  return opts.n_threads == 0 ? model.n_threads() : opts.n_threads;
+}
+
+Session::Session(std::shared_ptr<const Model> model, const SessionOptions& opts)
+    : model_(non_null(std::move(model))),
+      opts_(opts),
+      max_context_(checked_max_context(*model_, opts)),
+      n_threads_(session_threads(*model_, opts)),
+      kv_(*model_, max_context_),
+      conba_(*model_),
+      ws_(*model_, max_context_, n_threads_) {
+  const ModelConfig& c = model_->config();
+  layers_.resize(static_cast<size_t>(c.n_layers));
+  for (int64_t l = 0; l < c.n_layers; ++l) {
+    LayerState& s = layers_[static_cast<size_t>(l)];
+    if (c.layer_types[l] == LayerType::Attention) {
+      s.k_cache = kv_.k(l);
+      s.v_cache = kv_.v(l);
+    } else {
+      s.conv_window = conba_.window(l);
+      s.h_ring = conba_.ring(l);
+      s.gain = conba_.gain(l);
+    }
+  }
+  history_.assign(static_cast<size_t>(max_context_), 0);
+  logits_.assign(static_cast<size_t>(c.vocab_size), 0.0f);
+  logits_next_.assign(static_cast<size_t>(c.vocab_size), 0.0f);
+}
+
+void Session::reset() {
+  conba_.reset();
+  position_ = 0;
+  has_logits_ = false;
+}
+
+const float* Session::logits() const { return has_logits_ ? logits_.data() : nullptr; }
+
+int64_t Session::n_vocab() const { return model_->config().vocab_size; }
+
+void Session::feed(const int32_t* tokens, int64_t n, const std::atomic<bool>* cancel,
+                   float* all_logits) {
+  if (n < 1) fail(Status::InvalidArgument, "feed: n must be >= 1, got " + std::to_string(n));
+  if (!tokens) fail(Status::InvalidArgument, "feed: tokens is NULL");
+  const int64_t V = n_vocab();
+  for (int64_t i = 0; i < n; ++i)
+    if (tokens[i] < 0 || tokens[i] >= V)
+      fail(Status::InvalidArgument, "feed: tokens[" + std::to_string(i) + "] = " +
+                                        std::to_string(tokens[i]) + " is outside [0, " +
+                                        std::to_string(V) + ")");
+  if (n > max_context_ - position_)
+    fail(Status::ContextFull, "feed: " + std::to_string(n) + " tokens at position " +
+                                  std::to_string(position_) + " exceed max_context " +
+                                  std::to_string(max_context_));
+  if (cancel && cancel->load(std::memory_order_relaxed))
+    fail(Status::Cancelled, "feed cancelled");
+
+  const ModelConfig& c = model_->config();
+  conba_.snapshot(n);
+  for (int64_t l = 0; l < c.n_layers; ++l)
+    if (c.layer_types[l] == LayerType::Conba)
+      layers_[static_cast<size_t>(l)].ring_head = conba_.head(l);
+  try {
+    const int64_t C = ws_.scratch().chunk;
+    for (int64_t done = 0; done < n; done += C) {
+      const int64_t m = std::min(C, n - done);
+      forward_chunk(*model_, ws_.exec(), ws_.scratch(), layers_.data(), tokens + done, m,
+                    position_ + done, logits_next_.data(),
+                    all_logits ? all_logits + done * V : nullptr, cancel);
+    }
+  } catch (...) {
+    // KV rows past position_ may hold this feed's keys: harmless, they are
+    // beyond the position and overwritten by the next feed.
+    conba_.restore();
+    throw;
+  }
+  // Commit.
+  for (int64_t l = 0; l < c.n_layers; ++l)
+    if (c.layer_types[l] == LayerType::Conba)
+      conba_.set_head(l, layers_[static_cast<size_t>(l)].ring_head);
+  std::copy(tokens, tokens + n, history_.begin() + position_);
+  position_ += n;
+  logits_.swap(logits_next_);
+  has_logits_ = true;
+}
+
+std::unique_ptr<Session> Session::fork() const {
+  SessionOptions o = opts_;
+  o.max_context = max_context_;
+  o.n_threads = n_threads_;
+  std::unique_ptr<Session> s(new Session(model_, o));
+  const Backend& be = model_->backend();
+  const ModelConfig& c = model_->config();
+  const int64_t kv_bytes = position_ * kv_.row_floats() * static_cast<int64_t>(sizeof(float));
+  for (int64_t l = 0; l < c.n_layers; ++l)
+    if (c.layer_types[l] == LayerType::Attention) {
+      be.copy(s->kv_.k(l), kv_.k(l), kv_bytes);
+      be.copy(s->kv_.v(l), kv_.v(l), kv_bytes);
+    }
+  s->conba_.copy_from(conba_);
+  std::copy(history_.begin(), history_.begin() + position_, s->history_.begin());
+  s->logits_ = logits_;
+  s->has_logits_ = has_logits_;
+  s->position_ = position_;
+  return s;
+}
+
+int64_t Session::memory_bytes() const {
+  return kv_.bytes() + conba_.bytes() + ws_.bytes() +
+         static_cast<int64_t>((logits_.size() + logits_next_.size()) * sizeof(float));
+}
+
+}  // namespace mixcon

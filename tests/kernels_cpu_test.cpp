@@ -1,0 +1,487 @@
+// Every CPU kernel against the plain double-precision loop it replaces, for
+// every weight dtype, the AVX2/FMA path against the portable one, and 1
+// against 2 threads (bitwise: kernels never split a reduction).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "core/format/dtype.h"
+#include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/vec_math.h"
+
+namespace mixcon {
+namespace {
+
+using cpu::DotFn;
+
+std::vector<float> rnd(int64_t n, uint32_t seed, float a = 1.0f) {
+  std::mt19937 g(seed);
+  std::uniform_real_distribution<float> d(-a, a);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) x = d(g);
+  return v;
+}
+
+// A matrix stored as `t`, plus its exact float values.
+struct Stored {
+  MatrixRef ref;
+  std::vector<uint8_t> bytes;
+  std::vector<float> values;  // dequantized: what the kernels must compute with
+};
+
+Stored make_matrix(DType t, int64_t rows, int64_t cols, uint32_t seed) {
+  Stored s;
+  std::vector<float> src = rnd(rows * cols, seed);
+  const int64_t rb = dtype_row_bytes(t, cols);
+  s.bytes.resize(size_t(rows * rb));
+  s.values.resize(size_t(rows * cols));
+  for (int64_t r = 0; r < rows; ++r) {
+    quantize_row(t, &src[size_t(r * cols)], &s.bytes[size_t(r * rb)], cols);
+    dequantize_row(t, &s.bytes[size_t(r * rb)], &s.values[size_t(r * cols)], cols);
+  }
+  s.ref = MatrixRef{t, rows, cols, rb, s.bytes.data()};
+  return s;
+}
+
+const DType kDtypes[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0};
+
+struct Scratch {
+  std::vector<float> buf;
+  ExecContext cx;
+  Scratch(int threads, int64_t per_thread) : buf(size_t(threads * per_thread)) {
+    cx.n_threads = threads;
+    cx.scratch = buf.data();
+    cx.scratch_floats_per_thread = per_thread;
+  }
+};
+
+// ---- dot products -------------------------------------------------------------
+
+TEST(KernelsCpu, DotEveryDtypeEveryPathMatchesReference) {
+  for (DType t : kDtypes) {
+    for (int64_t n : {1, 7, 8, 9, 31, 32, 33, 64, 96, 100, 1000, 4096}) {
+      if (t == DType::Q8_0 && n % 32 != 0) continue;
+      Stored m = make_matrix(t, 1, n, uint32_t(n) * 7 + 1);
+      std::vector<float> x = rnd(n, uint32_t(n) + 99);
+      double ref = 0, mag = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        ref += double(m.values[size_t(i)]) * x[size_t(i)];
+        mag += std::fabs(double(m.values[size_t(i)]) * x[size_t(i)]);
+      }
+      std::vector<DotFn> paths = {cpu::dot_portable(t)};
+      if (cpu::dot_avx2(t)) paths.push_back(cpu::dot_avx2(t));
+      for (DotFn f : paths) {
+        const float got = f(m.bytes.data(), x.data(), n);
+        // float32 accumulation: a few ulps of the sum of magnitudes.
+        EXPECT_NEAR(got, ref, 1e-6 * mag + 1e-30) << dtype_name(t) << " n=" << n;
+      }
+      // Read as stored or after dequantizing: bitwise the same float, per path.
+      EXPECT_EQ(cpu::dot_portable(t)(m.bytes.data(), x.data(), n),
+                cpu::dot_portable(DType::F32)(m.values.data(), x.data(), n))
+          << dtype_name(t) << " n=" << n;
+      if (cpu::dot_avx2(t))
+        EXPECT_EQ(cpu::dot_avx2(t)(m.bytes.data(), x.data(), n),
+                  cpu::dot_avx2(DType::F32)(m.values.data(), x.data(), n))
+            << dtype_name(t) << " n=" << n;
+    }
+  }
+}
+
+TEST(KernelsCpu, ReportsKernelPath) {
+  const std::string path = cpu::cpu_kernel_path();
+  EXPECT_TRUE(path == "avx2-fma" || path == "portable");
+  EXPECT_EQ(path == "avx2-fma", cpu::dot_avx2(DType::F32) != nullptr);
+}
+
+TEST(KernelsCpu, RowToF32IsExact) {
+  for (DType t : kDtypes) {
+    Stored m = make_matrix(t, 3, 64, 5);
+    std::vector<float> out(64);
+    for (int64_t r = 0; r < 3; ++r) {
+      cpu::row_to_f32(t, m.bytes.data() + r * m.ref.row_bytes, out.data(), 64);
+      EXPECT_EQ(0, std::memcmp(out.data(), &m.values[size_t(r * 64)], 64 * sizeof(float)));
+    }
+  }
+}
+
+// ---- matmul -------------------------------------------------------------------------
+
+TEST(KernelsCpu, MatmulAndMatvecEveryDtypeMatchReference) {
+  const int64_t shapes[][2] = {{300, 256}, {301, 100}, {7, 40}, {13, 96}};
+  for (const auto& shape : shapes)
+  for (DType t : kDtypes) {
+    const int64_t rows = shape[0], cols = shape[1];
+    if (t == DType::Q8_0 && cols % 32 != 0) continue;
+    Stored m = make_matrix(t, rows, cols, 17);
+    for (int64_t n : {1, 2, 5, 64}) {
+      std::vector<float> x = rnd(n * cols, 3);
+      std::vector<float> y1(size_t(n * rows)), y2(size_t(n * rows));
+      Scratch s1(1, cpu::kMatmulScratchRows * cols), s2(2, cpu::kMatmulScratchRows * cols);
+      cpu::matmul(m.ref, x.data(), n, y1.data(), s1.cx);
+      cpu::matmul(m.ref, x.data(), n, y2.data(), s2.cx);
+      EXPECT_EQ(0, std::memcmp(y1.data(), y2.data(), y1.size() * sizeof(float)))
+          << dtype_name(t) << ": 1 vs 2 threads";
+      for (int64_t i = 0; i < n; ++i) {
+        std::vector<float> yv(static_cast<size_t>(rows));
+        cpu::matvec(m.ref, &x[size_t(i * cols)], yv.data(), 1);
+        for (int64_t r = 0; r < rows; ++r) {
+          double ref = 0, mag = 0;
+          for (int64_t j = 0; j < cols; ++j) {
+            const double p = double(m.values[size_t(r * cols + j)]) * x[size_t(i * cols + j)];
+            ref += p;
+            mag += std::fabs(p);
+          }
+          const float got = y1[size_t(i * rows + r)];
+          ASSERT_NEAR(got, ref, 1e-6 * mag) << dtype_name(t) << " " << rows << "x" << cols << " n=" << n << " r=" << r;
+          // Decode (matvec) sums in another order: float rounding apart.
+          ASSERT_NEAR(yv[static_cast<size_t>(r)], ref, 1e-6 * mag) << dtype_name(t) << " decode r=" << r;
+        }
+      }
+    }
+  }
+}
+
+TEST(KernelsCpu, EmbedEveryDtype) {
+  for (DType t : kDtypes) {
+    Stored m = make_matrix(t, 50, 64, 23);
+    const int32_t toks[] = {0, 49, 7, 7};
+    std::vector<float> out(4 * 64);
+    cpu::embed(m.ref, toks, 4, out.data(), 2);
+    for (int i = 0; i < 4; ++i)
+      EXPECT_EQ(0, std::memcmp(&out[size_t(i * 64)], &m.values[size_t(toks[i] * 64)], 64 * sizeof(float)));
+  }
+}
+
+// ---- elementwise and norms -----------------------------------------------------------
+
+TEST(KernelsCpu, RmsnormMatchesReference) {
+  const int64_t n = 5, d = 1000;
+  std::vector<float> x = rnd(n * d, 1, 3.0f), g = rnd(d, 2), y(size_t(n * d)), y2(size_t(n * d));
+  cpu::rmsnorm(x.data(), g.data(), n, d, 1e-6f, y.data(), 1);
+  cpu::rmsnorm(x.data(), g.data(), n, d, 1e-6f, y2.data(), 2);
+  EXPECT_EQ(y, y2);
+  for (int64_t i = 0; i < n; ++i) {
+    double ss = 0;
+    for (int64_t j = 0; j < d; ++j) ss += double(x[size_t(i * d + j)]) * x[size_t(i * d + j)];
+    const double inv = 1.0 / std::sqrt(ss / d + 1e-6);
+    for (int64_t j = 0; j < d; ++j) {
+      const double ref = x[size_t(i * d + j)] * inv * g[size_t(j)];
+      ASSERT_NEAR(y[size_t(i * d + j)], ref, 1e-6 * (1 + std::fabs(ref)));
+    }
+  }
+}
+
+TEST(KernelsCpu, SwigluAndAdd) {
+  const int64_t n = 3000;
+  std::vector<float> a = rnd(n, 1, 30.0f), b = rnd(n, 2), out(static_cast<size_t>(n));
+  cpu::swiglu(a.data(), b.data(), out.data(), n, 2);
+  for (int64_t i = 0; i < n; ++i) {
+    const double g = a[size_t(i)], ref = g / (1 + std::exp(-g)) * b[size_t(i)];
+    ASSERT_NEAR(out[size_t(i)], ref, 1e-6 * (1 + std::fabs(ref)));
+  }
+  std::vector<float> y = a;
+  cpu::add(y.data(), b.data(), n, 2);
+  for (int64_t i = 0; i < n; ++i) ASSERT_EQ(y[size_t(i)], a[size_t(i)] + b[size_t(i)]);
+}
+
+TEST(KernelsCpu, SoftplusIsOverflowSafe) {
+  EXPECT_EQ(cpu::softplusf(1000.0f), 1000.0f);
+  EXPECT_EQ(cpu::softplusf(20.5f), 20.5f);
+  EXPECT_NEAR(cpu::softplusf(0.0f), std::log(2.0), 1e-7);
+  EXPECT_NEAR(cpu::softplusf(-30.0f), std::exp(-30.0), 1e-18);
+  EXPECT_TRUE(std::isfinite(cpu::sigmoidf(-1000.0f)));
+}
+
+TEST(KernelsCpu, RopeMatchesReference) {
+  const int64_t n = 4, heads = 3, hd = 16, stride = heads * hd + 5;
+  std::vector<float> x = rnd(n * stride, 4), y = x;
+  const int64_t pos0 = 1000;
+  cpu::rope(y.data(), n, stride, heads, hd, pos0, 10000.0, 2);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t h = 0; h < heads; ++h)
+      for (int64_t j = 0; j < hd / 2; ++j) {
+        const double th = double(pos0 + i) * std::pow(10000.0, -2.0 * j / hd);
+        const double a = x[size_t(i * stride + h * hd + j)], b = x[size_t(i * stride + h * hd + j + hd / 2)];
+        EXPECT_NEAR(y[size_t(i * stride + h * hd + j)], a * std::cos(th) - b * std::sin(th), 1e-6);
+        EXPECT_NEAR(y[size_t(i * stride + h * hd + j + hd / 2)], a * std::sin(th) + b * std::cos(th), 1e-6);
+      }
+  // The padding after the heads is untouched.
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = heads * hd; j < stride; ++j) EXPECT_EQ(y[size_t(i * stride + j)], x[size_t(i * stride + j)]);
+}
+
+// ---- attention -----------------------------------------------------------------------
+
+TEST(KernelsCpu, AttentionMatchesReferenceWithGqa) {
+  const int64_t H = 4, G = 2, hd = 16, pos0 = 37, n = 6, kvd = G * hd;
+  std::vector<float> q = rnd(n * H * hd, 1, 2.0f), k = rnd((pos0 + n) * kvd, 2, 2.0f), v = rnd((pos0 + n) * kvd, 3);
+  std::vector<float> out1(size_t(n * H * hd)), out2(out1.size());
+  AttentionArgs a;
+  a.n_tokens = n;
+  a.pos0 = pos0;
+  a.n_heads = H;
+  a.n_kv_heads = G;
+  a.head_dim = hd;
+  a.q = q.data();
+  a.q_stride = H * hd;
+  a.k_cache = k.data();
+  a.v_cache = v.data();
+  a.kv_stride = kvd;
+  a.out = out1.data();
+  a.out_stride = H * hd;
+  Scratch s1(1, hd), s2(2, hd);
+  cpu::attention(a, s1.cx);
+  a.out = out2.data();
+  cpu::attention(a, s2.cx);
+  EXPECT_EQ(out1, out2);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t h = 0; h < H; ++h) {
+      const int64_t j = h / (H / G);
+      std::vector<double> sc;
+      double mx = -1e300;
+      for (int64_t s = 0; s <= pos0 + i; ++s) {
+        double d = 0;
+        for (int64_t e = 0; e < hd; ++e) d += double(q[size_t(i * H * hd + h * hd + e)]) * k[size_t(s * kvd + j * hd + e)];
+        sc.push_back(d / std::sqrt(double(hd)));
+        mx = std::max(mx, sc.back());
+      }
+      double sum = 0;
+      for (double& x : sc) sum += (x = std::exp(x - mx));
+      for (int64_t e = 0; e < hd; ++e) {
+        double ref = 0;
+        for (size_t s = 0; s < sc.size(); ++s) ref += sc[s] / sum * v[s * size_t(kvd) + size_t(j * hd + e)];
+        ASSERT_NEAR(out1[size_t(i * H * hd + h * hd + e)], ref, 2e-6);
+      }
+    }
+}
+
+// ---- conv and scan ---------------------------------------------------------------------
+
+TEST(KernelsCpu, CausalConvChunkEqualsStepsAndReference) {
+  const int64_t C = 40, K = 4, n = 9, xs = 2 * C;
+  std::vector<float> x = rnd(n * xs, 1), w = rnd(C * K, 2), b = rnd(C, 3);
+  std::vector<float> win_chunk = rnd((K - 1) * C, 4), win_step = win_chunk, win0 = win_chunk;
+  std::vector<float> out_chunk(size_t(n * C)), out_step(size_t(n * C));
+  CausalConvArgs a;
+  a.channels = C;
+  a.kernel = K;
+  a.w = w.data();
+  a.b = b.data();
+  a.n_tokens = n;
+  a.x = x.data();
+  a.x_stride = xs;
+  a.window = win_chunk.data();
+  a.out = out_chunk.data();
+  cpu::causal_conv(a, 2);
+  for (int64_t t = 0; t < n; ++t) {
+    a.n_tokens = 1;
+    a.x = &x[size_t(t * xs)];
+    a.window = win_step.data();
+    a.out = &out_step[size_t(t * C)];
+    cpu::causal_conv(a, 1);
+  }
+  EXPECT_EQ(out_chunk, out_step);
+  EXPECT_EQ(win_chunk, win_step);
+  // Reference: the sequence is the initial window followed by x.
+  auto seq = [&](int64_t p, int64_t c) -> double {  // p: index in window ++ x
+    return p < K - 1 ? win0[size_t(p * C + c)] : x[size_t((p - (K - 1)) * xs + c)];
+  };
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t c = 0; c < C; ++c) {
+      double acc = b[size_t(c)];
+      for (int64_t j = 0; j < K; ++j) acc += w[size_t(c * K + j)] * seq(t + j, c);
+      const double ref = acc / (1 + std::exp(-acc));
+      ASSERT_NEAR(out_chunk[size_t(t * C + c)], ref, 1e-6);
+    }
+  for (int64_t j = 0; j < K - 1; ++j)
+    for (int64_t c = 0; c < C; ++c) EXPECT_EQ(win_chunk[size_t(j * C + c)], seq(n + j, c));
+}
+
+struct ScanCase {
+  bool scaling, delay, control;
+  int64_t ring;
+};
+
+class ConbaScanTest : public ::testing::TestWithParam<ScanCase> {};
+
+TEST_P(ConbaScanTest, ChunkEqualsStepsAndReference) {
+  const ScanCase sc = GetParam();
+  const int64_t D = 24, N = 8, n = 11, zs = 2 * D;
+  const int64_t ring = sc.delay ? sc.ring : 1;
+  std::vector<float> u = rnd(n * D, 1), dt = rnd(n * D, 2), B = rnd(n * N, 3), C = rnd(n * N, 4);
+  std::vector<float> s_raw = rnd(n * D, 5), z = rnd(n * zs, 6);
+  std::vector<float> dt_bias = rnd(D, 7), A(size_t(D * N)), dskip = rnd(D, 8), sbias = rnd(D, 9, 2.0f);
+  for (int64_t i = 0; i < D * N; ++i) A[size_t(i)] = -float(i % N + 1) * 0.5f;
+  std::vector<float> rho(static_cast<size_t>(D)), wref = rnd(D, 10), lam(static_cast<size_t>(D)), eta(static_cast<size_t>(D)), gain0(static_cast<size_t>(D));
+  for (int64_t i = 0; i < D; ++i) {
+    rho[size_t(i)] = 0.05f + 0.01f * float(i % 10);
+    lam[size_t(i)] = 0.8f + 0.005f * float(i % 10);
+    eta[size_t(i)] = 0.1f + 0.01f * float(i % 5);
+    gain0[size_t(i)] = 0.1f;
+  }
+  auto args = [&](float* ring_buf, float* gain, float* err, float* en, float* out) {
+    ConbaScanArgs a;
+    a.d_inner = D;
+    a.d_state = N;
+    a.ring = ring;
+    a.u = u.data();
+    a.dt_raw = dt.data();
+    a.B = B.data();
+    a.C = C.data();
+    a.scale_raw = sc.scaling ? s_raw.data() : nullptr;
+    a.z = z.data();
+    a.z_stride = zs;
+    a.dt_bias = dt_bias.data();
+    a.a = A.data();
+    a.d_skip = dskip.data();
+    a.scale_bias = sc.scaling ? sbias.data() : nullptr;
+    a.rho = sc.delay ? rho.data() : nullptr;
+    a.w_ref = sc.control ? wref.data() : nullptr;
+    a.lambda = sc.control ? lam.data() : nullptr;
+    a.eta = sc.control ? eta.data() : nullptr;
+    a.h_ring = ring_buf;
+    a.gain = gain;
+    a.err = err;
+    a.err_norm = en;
+    a.out = out;
+    return a;
+  };
+  const int64_t slots = ring + 1;
+  // Chunk, 2 threads.
+  std::vector<float> ring_c(size_t(slots * D * N), 0.0f), gain_c = gain0, err(size_t(n * D)), en(static_cast<size_t>(n)), out_c(size_t(n * D));
+  ConbaScanArgs a = args(ring_c.data(), gain_c.data(), err.data(), en.data(), out_c.data());
+  a.n_tokens = n;
+  a.head = 0;
+  cpu::conba_scan(a, 2);
+  // Steps, 1 thread.
+  std::vector<float> ring_s(size_t(slots * D * N), 0.0f), gain_s = gain0, out_s(size_t(n * D));
+  int64_t head = 0;
+  for (int64_t t = 0; t < n; ++t) {
+    ConbaScanArgs b = args(ring_s.data(), gain_s.data(), err.data(), en.data(), &out_s[size_t(t * D)]);
+    b.n_tokens = 1;
+    b.head = head;
+    b.u += t * D;
+    b.dt_raw += t * D;
+    b.B += t * N;
+    b.C += t * N;
+    if (b.scale_raw) b.scale_raw += t * D;
+    b.z += t * zs;
+    cpu::conba_scan(b, 1);
+    head = (head + 1) % slots;
+  }
+  EXPECT_EQ(out_c, out_s);
+  EXPECT_EQ(ring_c, ring_s);
+  EXPECT_EQ(gain_c, gain_s);
+
+  // Double reference of MODEL.md §4 (4)-(9).
+  std::vector<std::vector<double>> hist;  // h_{t-1}, h_{t-2}, ...
+  std::vector<double> k(gain0.begin(), gain0.end());
+  auto sig = [](double x) { return 1 / (1 + std::exp(-x)); };
+  for (int64_t t = 0; t < n; ++t) {
+    std::vector<double> h(size_t(D * N)), y(static_cast<size_t>(D));
+    for (int64_t i = 0; i < D; ++i) {
+      const double d = std::log1p(std::exp(double(dt[size_t(t * D + i)]) + dt_bias[size_t(i)]));
+      const double s = sc.scaling ? sig(double(s_raw[size_t(t * D + i)]) + sbias[size_t(i)]) : 1.0;
+      const double r = sc.delay ? rho[size_t(i)] : 0.0;
+      const double uu = u[size_t(t * D + i)];
+      for (int64_t m = 0; m < N; ++m) {
+        const size_t q = size_t(i * N + m);
+        const double h1 = hist.size() >= 1 ? hist[0][q] : 0.0;
+        const double ht = int64_t(hist.size()) >= ring ? hist[size_t(ring - 1)][q] : 0.0;
+        h[q] = s * std::exp(d * A[q]) * ((1 - r) * h1 + r * ht) + d * B[size_t(t * N + m)] * uu;
+        y[size_t(i)] += C[size_t(t * N + m)] * h[q];
+      }
+      y[size_t(i)] += dskip[size_t(i)] * uu;
+    }
+    if (sc.control) {
+      double ss = 0;
+      std::vector<double> e(static_cast<size_t>(D));
+      for (int64_t i = 0; i < D; ++i) {
+        e[size_t(i)] = wref[size_t(i)] * double(u[size_t(t * D + i)]) - y[size_t(i)];
+        ss += e[size_t(i)] * e[size_t(i)];
+      }
+      for (int64_t i = 0; i < D; ++i) {
+        k[size_t(i)] = lam[size_t(i)] * k[size_t(i)] + eta[size_t(i)] * std::sqrt(ss / D);
+        y[size_t(i)] += k[size_t(i)] * e[size_t(i)];
+      }
+    }
+    for (int64_t i = 0; i < D; ++i) {
+      const double zz = z[size_t(t * zs + i)];
+      const double ref = y[size_t(i)] * zz * sig(zz);
+      ASSERT_NEAR(out_c[size_t(t * D + i)], ref, 1e-5 * (1 + std::fabs(ref))) << "t=" << t << " i=" << i;
+    }
+    hist.insert(hist.begin(), h);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Features, ConbaScanTest,
+                         ::testing::Values(ScanCase{true, true, true, 2}, ScanCase{true, true, true, 3},
+                                           ScanCase{true, true, true, 1}, ScanCase{false, false, false, 2},
+                                           ScanCase{false, true, true, 2}, ScanCase{true, false, true, 2},
+                                           ScanCase{true, true, false, 2}));
+
+// ---- MoE routing and dispatch helpers -----------------------------------------------------
+
+TEST(KernelsCpu, MoeRouteTopKTiesLowerIndexWins) {
+  const float logits[] = {0.5f, 2.0f, 2.0f, -1.0f, 2.0f,   // ties among 1, 2, 4
+                          3.0f, 3.0f, 3.0f, 3.0f, 3.0f};  // all equal
+  int32_t ids[4];
+  float w[4];
+  cpu::moe_route(logits, 2, 5, 2, ids, w);
+  EXPECT_EQ(ids[0], 1);
+  EXPECT_EQ(ids[1], 2);
+  EXPECT_FLOAT_EQ(w[0], 0.5f);
+  EXPECT_FLOAT_EQ(w[1], 0.5f);
+  EXPECT_EQ(ids[2], 0);
+  EXPECT_EQ(ids[3], 1);
+
+  const float l2[] = {1.0f, 3.0f, 0.0f, 2.0f};
+  cpu::moe_route(l2, 1, 4, 2, ids, w);
+  EXPECT_EQ(ids[0], 1);  // ascending expert order
+  EXPECT_EQ(ids[1], 3);
+  EXPECT_NEAR(w[0], std::exp(3.0) / (std::exp(3.0) + std::exp(2.0)), 1e-6);
+  EXPECT_NEAR(w[1], std::exp(2.0) / (std::exp(3.0) + std::exp(2.0)), 1e-6);
+}
+
+TEST(KernelsCpu, GatherScatterRows) {
+  const int64_t d = 300;
+  std::vector<float> src = rnd(5 * d, 1), dst(size_t(3 * d));
+  const int32_t rows[] = {4, 0, 4};
+  cpu::gather_rows(src.data(), d, rows, 3, dst.data(), 2);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(0, std::memcmp(&dst[size_t(i * d)], &src[size_t(rows[i] * d)], size_t(d) * sizeof(float)));
+  std::vector<float> acc = rnd(5 * d, 2), acc0 = acc;
+  const float scale[] = {0.5f, 2.0f, -1.0f};
+  cpu::scatter_add_rows(dst.data(), d, rows, scale, 3, acc.data(), 2);
+  for (int64_t j = 0; j < d; ++j) {
+    EXPECT_EQ(acc[size_t(0 * d + j)], acc0[size_t(j)] + 2.0f * dst[size_t(d + j)]);
+    EXPECT_EQ(acc[size_t(4 * d + j)], (acc0[size_t(4 * d + j)] + 0.5f * dst[size_t(j)]) + -1.0f * dst[size_t(2 * d + j)]);
+    EXPECT_EQ(acc[size_t(2 * d + j)], acc0[size_t(2 * d + j)]);
+  }
+}
+
+}  // namespace
+}  // namespace mixcon
+
+namespace mixcon {
+namespace {
+
+TEST(KernelsCpu, ExpApproxWithinTwoUlp) {
+  double worst = 0;
+  for (float x = -87.0f; x < 88.0f; x += 0.00731f) {
+    const double ref = std::exp(double(x));
+    const double got = cpu::exp_approx(x);
+    worst = std::max(worst, std::fabs(got - ref) / ref);
+  }
+  EXPECT_LT(worst, 2.5e-7);  // 2 ulp of float at worst
+  EXPECT_GT(cpu::exp_approx(-1000.0f), 0.0f);
+  EXPECT_LT(cpu::exp_approx(-1000.0f), 1e-37f);
+  EXPECT_TRUE(std::isfinite(cpu::exp_approx(1000.0f)));
+  EXPECT_EQ(cpu::exp_approx(0.0f), 1.0f);
+}
+
+}  // namespace
+}  // namespace mixcon
