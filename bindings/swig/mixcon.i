@@ -48,8 +48,10 @@ typedef struct mixcon_model mixcon_model;
 typedef struct mixcon_session mixcon_session;
 typedef struct mixcon_sampler mixcon_sampler;
 
-/* Status -> exception. MXB_RAISE is defined per language and leaves the
- * wrapper (Python: goto fail; Java/C#: return with a pending exception). */
+/* Status -> exception. MXB_RAISE is defined per language: Python raises and
+ * jumps to the wrapper's cleanup (goto fail); Java leaves the exception
+ * pending and lets the cleanup release the borrowed arrays; C# sets the
+ * pending exception and returns (the runtime owns its pinned arrays). */
 %exception {
   mxb_status = MIXCON_OK;
   mxb_message = NULL;
@@ -59,8 +61,9 @@ typedef struct mixcon_sampler mixcon_sampler;
   }
 }
 
-/* Long calls run without Python's GIL (other Python threads keep running,
+/* Python only: long calls run without the GIL (other Python threads keep running,
  * and one of them may call session_cancel). Everything else keeps the GIL. */
+#ifdef SWIGPYTHON
 %nothread;
 %thread mxb_model_load;
 %thread mxb_model_load_memory;
@@ -72,8 +75,13 @@ typedef struct mixcon_sampler mixcon_sampler;
 %thread mxb_session_state_save;
 %thread mxb_session_state_load;
 %thread mxb_session_fork;
+%thread mxb_session_flush_text;
+#endif
 
-/* Status codes, pinned (capi/mixcon.h); the idiomatic layers name them. */
+/* Status codes, pinned (capi/mixcon.h). Java and C# spell the numbers in
+ * their enums (a generated public constants class would clutter the API) and
+ * their tests check each against status_name(). */
+#ifdef SWIGPYTHON
 %constant int32_t STATUS_OK = MIXCON_OK;
 %constant int32_t STATUS_INVALID_ARGUMENT = MIXCON_ERR_INVALID_ARGUMENT;
 %constant int32_t STATUS_BUFFER_TOO_SMALL = MIXCON_ERR_BUFFER_TOO_SMALL;
@@ -89,5 +97,6 @@ typedef struct mixcon_sampler mixcon_sampler;
 %constant int32_t DEVICE_AUTO = MIXCON_DEVICE_AUTO;
 %constant int32_t DEVICE_CPU = MIXCON_DEVICE_CPU;
 %constant int32_t DEVICE_CUDA = MIXCON_DEVICE_CUDA;
+#endif
 
 %include "mixcon_binding.h"

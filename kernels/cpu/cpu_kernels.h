@@ -27,7 +27,8 @@ DotFn dot_avx2(DType t);
 // What the kernels use: AVX2/FMA when the CPU has it, else portable.
 DotFn dot_best(DType t);
 bool cpu_has_avx2_fma();
-const char* cpu_kernel_path();  // "avx2-fma" or "portable"
+// kernel_path_name(kernel_path()) (cpu_features.h): "portable", "avx2-fma", "avx512".
+const char* cpu_kernel_path();
 
 // Exact conversion of one stored row to float32 (q8_0: n % 32 == 0).
 void row_to_f32(DType t, const void* row, float* out, int64_t n);

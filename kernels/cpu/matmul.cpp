@@ -15,6 +15,8 @@
 #include "core/common/status.h"
 #include "kernels/cpu/convert.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/matmul_avx512.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -284,7 +286,7 @@ bool cpu_has_avx2_fma() {
   return has;
 }
 
-const char* cpu_kernel_path() { return cpu_has_avx2_fma() ? "avx2-fma" : "portable"; }
+const char* cpu_kernel_path() { return kernel_path_name(kernel_path()); }
 
 DotFn dot_portable(DType t) {
   switch (t) {
@@ -313,6 +315,8 @@ DotFn dot_avx2(DType t) {
 }
 
 DotFn dot_best(DType t) {
+  // A pinned portable path (tests, MIXCON_CPU_KERNELS) means portable dots too.
+  if (kernel_path() == KernelPath::Portable) return dot_portable(t);
   DotFn f = dot_avx2(t);
   return f ? f : dot_portable(t);
 }
@@ -352,6 +356,10 @@ void row_to_f32(DType t, const void* row, float* out, int64_t n) {
 }
 
 void matvec(const MatrixRef& w, const float* x, float* y, int n_threads) {
+  if (kernel_path() == KernelPath::Avx512) {
+    matvec_avx512(w, x, y, n_threads);
+    return;
+  }
   // One row after the other: each thread streams its contiguous share of the
   // matrix front to back, which is what the hardware prefetchers follow best
   // (interleaving several rows measured 3-4x slower from DRAM).
@@ -367,8 +375,13 @@ void matmul(const MatrixRef& w, const float* x, int64_t n, float* y, const ExecC
     matvec(w, x, y, cx.n_threads);
     return;
   }
+  static_assert(kAvx512ScratchRows <= kMatmulScratchRows, "scratch rows per thread");
+  if (kernel_path() == KernelPath::Avx512) {
+    matmul_avx512(w, x, n, y, cx);
+    return;
+  }
 #ifdef MIXCON_X86
-  if (cpu_has_avx2_fma()) {
+  if (kernel_path() == KernelPath::Avx2) {
     matmul_avx2(w, x, n, y, cx);
     return;
   }

@@ -21,4 +21,14 @@ native.set_error_class(MixconError)
 __version__ = native.version()
 abi_version = native.abi_version()
 
-__all__ = ["Model", "Session", "Sampler", "MixconError", "Status", "abi_version"]
+
+def backend_available(device: str) -> bool:
+    """Whether models can be placed on `device` ("cpu", "cuda", "auto") in
+    this build, on this machine."""
+    from .model import _device_code
+
+    return bool(native.backend_available(_device_code(device)))
+
+
+__all__ = ["Model", "Session", "Sampler", "MixconError", "Status", "abi_version",
+           "backend_available"]

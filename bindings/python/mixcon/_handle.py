@@ -22,10 +22,10 @@ class NativeHandle:
         return ptr
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         return getattr(self, "_ptr", None) is None
 
-    def close(self):
+    def close(self) -> None:
         """Frees the native object now; later calls raise MixconError. Idempotent."""
         if getattr(self, "_ptr", None) is not None:
             self._ptr = None

@@ -1,7 +1,10 @@
 """One generation stream over a model (mixcon_session): its state, the
 decode loop, state bytes and fork."""
 
+from __future__ import annotations
+
 import array
+from collections.abc import Iterable, Iterator
 
 from . import native
 from ._handle import NativeHandle
@@ -14,59 +17,82 @@ class Session(NativeHandle):
     """A session owns its state (KV cache, Conba state, logits). Use it from
     one thread at a time; cancel() may be called from any thread."""
 
-    __slots__ = ("model", "_text_buf", "_token_buf")
+    __slots__ = ("model", "_n_vocab", "_eos", "_text_buf", "_token_buf")
 
-    def __init__(self, model, max_context=None):
+    def __init__(self, model: Model, max_context: int = 0, threads: int = 0):
+        """max_context 0 = the model's; threads 0 = the model's thread count.
+        All memory the session needs is planned here."""
         if not isinstance(model, Model):
             raise MixconError(Status.INVALID_ARGUMENT,
                               f"Session needs a Model, got {type(model).__name__}")
-        if max_context is not None and max_context < 0:
-            raise MixconError(Status.INVALID_ARGUMENT, f"max_context must be >= 0, got {max_context}")
-        self._init(native.session_create(model._handle(), max_context or 0), model)
+        self._init(native.session_create(model._handle(), threads, max_context), model,
+                   model.n_vocab, model.eos_id)
 
-    def _init(self, ptr, model):
+    def _init(self, ptr, model, n_vocab, eos):
         self._own(ptr, native.session_free)
         self.model = model
+        # Copied, not asked of `model` later: the session outlives a closed model.
+        self._n_vocab = n_vocab
+        self._eos = eos
         # Reused by every next_text() call: the decode loop allocates no
         # native-side buffers per token.
         self._text_buf = bytearray(256)
         self._token_buf = array.array("i", [0])
 
     @property
-    def position(self):
+    def position(self) -> int:
         """Tokens seen since the last reset."""
         return native.session_position(self._handle())
 
-    def reset(self):
+    @property
+    def max_context(self) -> int:
+        """The most tokens this session can hold."""
+        return native.session_max_context(self._handle())
+
+    @property
+    def memory_bytes(self) -> int:
+        """Bytes of state and workspace planned at creation (weights not counted)."""
+        return native.session_memory_bytes(self._handle())
+
+    def tokens(self) -> list[int]:
+        """The token history since the last reset, as a list of ints."""
+        out = array.array("i", bytes(4 * self.position))
+        n = native.session_tokens(self._handle(), out)
+        if n > len(out):
+            out = array.array("i", bytes(4 * n))
+            n = native.session_tokens(self._handle(), out)
+        return out[:n].tolist()
+
+    def reset(self) -> None:
         native.session_reset(self._handle())
 
-    def feed(self, tokens):
+    def feed(self, tokens: Iterable[int]) -> None:
         """Appends token ids (prefill); the last one's logits become current."""
         native.session_feed(self._handle(), tokens)
 
-    def feed_text(self, text):
+    def feed_text(self, text: str | bytes) -> None:
         """Tokenizes `text` (str or UTF-8 bytes) and feeds it."""
         data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
         native.session_feed_text(self._handle(), data)
 
-    def logits(self):
+    def logits(self) -> array.array:
         """A copy of the current logits, as array('f') of vocab_size floats."""
-        out = array.array("f", bytes(4 * self.model.vocab_size))
+        out = array.array("f", bytes(4 * self._n_vocab))
         n = native.session_logits(self._handle(), out)
         if n != len(out):
             out = array.array("f", bytes(4 * n))
             native.session_logits(self._handle(), out)
         return out
 
-    def sample(self, sampler):
+    def sample(self, sampler: Sampler) -> int:
         """Picks a token from the current logits without feeding it."""
         return native.session_sample(self._handle(), _sampler(sampler))
 
-    def step(self, sampler):
+    def step(self, sampler: Sampler) -> int:
         """One decode step: samples a token, feeds it, returns its id."""
         return native.session_step(self._handle(), _sampler(sampler))
 
-    def next_text(self, sampler):
+    def next_text(self, sampler: Sampler) -> tuple[str, int]:
         """One decode step returning (text piece, token id). Pieces never split
         a UTF-8 character, so a piece may be empty while bytes are held back."""
         h = self._handle()
@@ -75,12 +101,23 @@ class Session(NativeHandle):
         if n > len(self._text_buf):
             self._text_buf = bytearray(n)
             n = native.session_next_text(h, s, self._text_buf, self._token_buf)
-        return self._text_buf[:n].decode("utf-8", errors="replace"), self._token_buf[0]
+        # The library completes every character (or substitutes U+FFFD) first.
+        return self._text_buf[:n].decode("utf-8"), self._token_buf[0]
 
-    def generate(self, sampler, max_tokens, stop_at_eos=True):
-        """Yields text pieces of up to `max_tokens` decode steps; stops after
-        the end-of-sequence token when stop_at_eos is set."""
-        eos = self.model.eos_id if stop_at_eos else None
+    def flush_text(self) -> str:
+        """Ends the text stream: the bytes still held back (an incomplete
+        character at the end, as U+FFFD), usually ""."""
+        n = native.session_flush_text(self._handle(), self._text_buf)
+        if n > len(self._text_buf):
+            self._text_buf = bytearray(n)
+            n = native.session_flush_text(self._handle(), self._text_buf)
+        return self._text_buf[:n].decode("utf-8")
+
+    def generate(self, sampler: Sampler, max_tokens: int, stop_at_eos: bool = True) -> Iterator[str]:
+        """Yields text pieces of up to `max_tokens` decode steps, lazily;
+        stops after the end-of-sequence token when stop_at_eos is set. The
+        session keeps its state, so generation can continue afterwards."""
+        eos = self._eos if stop_at_eos else None
         for _ in range(max_tokens):
             piece, token = self.next_text(sampler)
             if piece:
@@ -88,7 +125,7 @@ class Session(NativeHandle):
             if token == eos:
                 return
 
-    def save_state(self):
+    def save_state(self) -> bytes:
         """The session's state as bytes (versioned, checksummed, tied to the model)."""
         h = self._handle()
         buf = bytearray(native.session_state_size(h))
@@ -98,18 +135,18 @@ class Session(NativeHandle):
             n = native.session_state_save(h, buf)
         return bytes(buf[:n])
 
-    def load_state(self, state):
+    def load_state(self, state: bytes) -> None:
         """Restores a state from save_state(); a state of another model or a
         damaged buffer raises and leaves the session unchanged."""
         native.session_state_load(self._handle(), state)
 
-    def fork(self):
+    def fork(self) -> Session:
         """An independent session with the same state."""
         child = Session.__new__(Session)
-        child._init(native.session_fork(self._handle()), self.model)
+        child._init(native.session_fork(self._handle()), self.model, self._n_vocab, self._eos)
         return child
 
-    def cancel(self):
+    def cancel(self) -> None:
         """Makes a feed or step running on another thread stop with
         MixconError(CANCELLED), leaving the session unchanged."""
         native.session_cancel(self._handle())

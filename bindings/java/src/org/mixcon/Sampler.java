@@ -4,20 +4,22 @@ import java.lang.ref.Reference;
 
 /**
  * How the next token is picked from the logits. Settings not given keep the
- * library's defaults; temperature 0 is greedy. The same seed, model and inputs
- * give the same tokens.
+ * library's defaults (temperature 0.8, top-k 40, top-p 0.95, min-p 0.05, no
+ * repetition penalty, window 64, seed 0); the library rejects out-of-range
+ * values. Temperature 0 is greedy. The same seed, model and inputs give the
+ * same tokens.
  *
  * <pre>{@code
  * try (Sampler s = Sampler.builder().temperature(0.8).topP(0.95).seed(42).build()) { ... }
  * }</pre>
  */
 public final class Sampler implements AutoCloseable {
-  final NativeHandle<SWIGTYPE_p_mixcon_sampler> handle;
+  private final NativeHandle<SWIGTYPE_p_mixcon_sampler> handle;
 
   private Sampler(Builder b) {
     handle = new NativeHandle<>(this, "Sampler",
-        MixconNative.sampler_create(b.temperature, b.topK, b.topP, b.minP, b.repetitionPenalty,
-            b.repetitionWindow, b.seed),
+        MixconNative.sampler_create(b.set, b.temperature, b.topK, b.topP, b.minP,
+            b.repetitionPenalty, b.repetitionWindow, b.seed),
         MixconNative::sampler_free);
   }
 
@@ -47,60 +49,66 @@ public final class Sampler implements AutoCloseable {
     handle.close();
   }
 
-  /** Sampler settings; -1 inside means "library default". */
+  /** Sampler settings; each setter marks its field as given. */
   public static final class Builder {
-    private double temperature = -1;
-    private int topK = -1;
-    private double topP = -1;
-    private double minP = -1;
-    private double repetitionPenalty = -1;
-    private int repetitionWindow = -1;
-    private long seed = -1;
+    // Bits of the native `set` mask, pinned in mixcon_binding.h.
+    private int set;
+    private double temperature;
+    private int topK;
+    private double topP;
+    private double minP;
+    private double repetitionPenalty;
+    private long repetitionWindow;
+    private long seed;
 
     private Builder() {}
 
-    private static double nonNegative(String name, double v) {
-      if (!(v >= 0)) {
-        throw new MixconException(Status.INVALID_ARGUMENT, "Sampler: " + name + " must be >= 0, got " + v);
-      }
-      return v;
-    }
-
+    /** >= 0; 0 = greedy. */
     public Builder temperature(double v) {
-      temperature = nonNegative("temperature", v);
+      temperature = v;
+      set |= 1;
       return this;
     }
 
+    /** >= 0; 0 = off. */
     public Builder topK(int v) {
-      topK = (int) nonNegative("topK", v);
+      topK = v;
+      set |= 2;
       return this;
     }
 
+    /** In (0, 1]; 1 = off. */
     public Builder topP(double v) {
-      topP = nonNegative("topP", v);
+      topP = v;
+      set |= 4;
       return this;
     }
 
+    /** In [0, 1]; 0 = off. */
     public Builder minP(double v) {
-      minP = nonNegative("minP", v);
+      minP = v;
+      set |= 8;
       return this;
     }
 
+    /** > 0; 1 = off. */
     public Builder repetitionPenalty(double v) {
-      repetitionPenalty = nonNegative("repetitionPenalty", v);
+      repetitionPenalty = v;
+      set |= 16;
       return this;
     }
 
-    public Builder repetitionWindow(int v) {
-      repetitionWindow = (int) nonNegative("repetitionWindow", v);
+    /** Tokens looked back: > 0 that many, 0 = off, -1 = the whole history. */
+    public Builder repetitionWindow(long v) {
+      repetitionWindow = v;
+      set |= 32;
       return this;
     }
 
+    /** Any value; its 64 bits seed the generator. */
     public Builder seed(long v) {
-      if (v < 0) {
-        throw new MixconException(Status.INVALID_ARGUMENT, "Sampler: seed must be >= 0, got " + v);
-      }
       seed = v;
+      set |= 64;
       return this;
     }
 

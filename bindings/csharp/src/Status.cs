@@ -1,0 +1,29 @@
+namespace Mixcon
+{
+    /// <summary>The C API's mixcon_status codes. The numbers are pinned forever by
+    /// capi/mixcon.h (StatusTest checks each name against mixcon_status_string).</summary>
+    public enum Status
+    {
+        Ok = 0,
+        InvalidArgument = 1,
+        BufferTooSmall = 2,
+        Io = 3,
+        Format = 4,
+        Checksum = 5,
+        Unsupported = 6,
+        OutOfMemory = 7,
+        ContextFull = 8,
+        Cancelled = 9,
+        Backend = 10,
+        Internal = 11,
+    }
+
+    /// <summary>Where a model's weights live and its sessions compute (mixcon_device).</summary>
+    public enum Device
+    {
+        Cpu = 0,
+        Cuda = 1,
+        /// <summary>CUDA when available, else the CPU (loading only).</summary>
+        Auto = 2,
+    }
+}

@@ -1,0 +1,264 @@
+using System;
+using System.IO;
+using NUnit.Framework;
+
+namespace Mixcon.Tests
+{
+    [TestFixture]
+    public class SessionTests
+    {
+        static readonly int[] Prompt = { 1, 17, 42, 99, 123, 7 };
+        Model model;
+
+        [TestFixtureSetUp]
+        public void Load()
+        {
+            model = new Model(TestModels.TestModel, threads: 1);
+        }
+
+        [TestFixtureTearDown]
+        public void Close()
+        {
+            model.Dispose();
+        }
+
+        static int[] Steps(Session s, Sampler sampler, int n)
+        {
+            var tokens = new int[n];
+            for (int i = 0; i < n; i++)
+                tokens[i] = s.Step(sampler);
+            return tokens;
+        }
+
+        [Test]
+        public void GreedyEqualsTheCApi()
+        {
+            int[] expected = TestModels.CGreedyTokens(TestModels.TestModel, 12, Prompt);
+            using (var s = model.NewSession())
+            using (var greedy = Sampler.Greedy())
+            {
+                s.Feed(Prompt);
+                CollectionAssert.AreEqual(expected, Steps(s, greedy, 12));
+            }
+        }
+
+        [Test]
+        public void GreedyEqualsTheCApiOnTheDefaultModel()
+        {
+            string path = TestModels.DefaultModel;
+            using (var m = new Model(path))
+            using (var s = m.NewSession())
+            using (var greedy = Sampler.Greedy())
+            {
+                int[] prompt = m.Tokenize("The jury said that the city", true);
+                int[] expected = TestModels.CGreedyTokens(path, 8, prompt);
+                s.Feed(prompt);
+                CollectionAssert.AreEqual(expected, Steps(s, greedy, 8));
+            }
+        }
+
+        [Test]
+        public void GreedyTokenIsArgmaxOfLogits()
+        {
+            using (var s = model.NewSession())
+            using (var greedy = Sampler.Greedy())
+            {
+                s.Feed(Prompt);
+                float[] logits = s.Logits();
+                Assert.AreEqual(model.VocabSize, logits.Length);
+                int best = 0;
+                for (int i = 1; i < logits.Length; i++)
+                {
+                    Assert.IsFalse(float.IsNaN(logits[i]) || float.IsInfinity(logits[i]));
+                    if (logits[i] > logits[best])
+                        best = i;
+                }
+                Assert.AreEqual(best, s.Sample(greedy));
+                Assert.AreEqual(Prompt.Length, s.Position);
+            }
+        }
+
+        int[] Sampled(long seed)
+        {
+            using (var s = model.NewSession())
+            using (var sampler = new Sampler(temperature: 1.5, topK: 0, topP: 1.0, minP: 0.0, seed: seed))
+            {
+                s.Feed(Prompt);
+                return Steps(s, sampler, 16);
+            }
+        }
+
+        [Test]
+        public void SeedKeepsAll64Bits()
+        {
+            // Seeds equal in their low 32 bits: a binding that narrowed the int64
+            // would give the same tokens.
+            long big = (1L << 40) + 1;
+            CollectionAssert.AreNotEqual(Sampled(1), Sampled(big));
+            CollectionAssert.AreEqual(Sampled(big), Sampled(big));
+        }
+
+        [Test]
+        public void StateRoundTrip()
+        {
+            using (var s = model.NewSession())
+            using (var greedy = Sampler.Greedy())
+            {
+                s.Feed(Prompt);
+                byte[] state = s.SaveState();
+                Assert.Greater(state.Length, 0);
+                float[] logits = s.Logits();
+                int[] first = Steps(s, greedy, 6);
+                s.LoadState(state);
+                Assert.AreEqual(Prompt.Length, s.Position);
+                CollectionAssert.AreEqual(logits, s.Logits());
+                CollectionAssert.AreEqual(first, Steps(s, greedy, 6));
+                using (var other = model.NewSession())
+                {
+                    other.LoadState(state);
+                    CollectionAssert.AreEqual(first, Steps(other, greedy, 6));
+                }
+            }
+        }
+
+        [Test]
+        public void DamagedStateIsRejectedAndChangesNothing()
+        {
+            using (var s = model.NewSession())
+            {
+                s.Feed(Prompt);
+                byte[] state = s.SaveState();
+                s.Feed(5);
+                state[state.Length / 2] ^= 0xFF;
+                var e = Assert.Throws<MixconException>(() => s.LoadState(state));
+                Assert.IsTrue(e.Status == Status.Checksum || e.Status == Status.Format, e.Message);
+                Assert.AreEqual(Prompt.Length + 1, s.Position);
+            }
+        }
+
+        [Test]
+        public void ForkIsIndependent()
+        {
+            using (var s = model.NewSession())
+            using (var greedy = Sampler.Greedy())
+            {
+                s.Feed(Prompt);
+                using (var child = s.Fork())
+                {
+                    CollectionAssert.AreEqual(s.Tokens(), child.Tokens());
+                    int[] a = Steps(child, greedy, 5);
+                    Assert.AreEqual(Prompt.Length, s.Position);
+                    CollectionAssert.AreEqual(a, Steps(s, greedy, 5));
+                    child.Feed(3, 3, 3);
+                    Assert.AreEqual(s.Position + 3, child.Position);
+                }
+            }
+        }
+
+        [Test]
+        public void BadTokenThrowsAndChangesNothing()
+        {
+            using (var s = model.NewSession())
+            {
+                s.Feed(Prompt);
+                var e = Assert.Throws<MixconException>(() => s.Feed(1, (int)model.VocabSize + 5));
+                Assert.AreEqual(Status.InvalidArgument, e.Status);
+                Assert.AreEqual(Prompt.Length, s.Position);
+            }
+        }
+
+        [Test]
+        public void CancelStopsTheNextCall()
+        {
+            using (var s = model.NewSession())
+            {
+                s.Feed(Prompt);
+                s.Cancel();
+                var e = Assert.Throws<MixconException>(() => s.Feed(4, 5));
+                Assert.AreEqual(Status.Cancelled, e.Status);
+                Assert.AreEqual(Prompt.Length, s.Position);
+                s.Feed(4, 5);
+                Assert.AreEqual(Prompt.Length + 2, s.Position);
+            }
+        }
+
+        [Test]
+        public void CancelFromAnotherThreadStopsGeneration()
+        {
+            using (var s = model.NewSession())
+            using (var greedy = Sampler.Greedy())
+            using (var running = new System.Threading.ManualResetEventSlim())
+            {
+                s.Feed(Prompt);
+                MixconException error = null;
+                var worker = new System.Threading.Thread(() =>
+                {
+                    try
+                    {
+                        for (long i = 0; i < model.MaxContext - Prompt.Length; i++)
+                        {
+                            s.Step(greedy);
+                            if (i == 5)
+                                running.Set();
+                        }
+                    }
+                    catch (MixconException e)
+                    {
+                        error = e;
+                    }
+                    running.Set();
+                });
+                worker.Start();
+                Assert.IsTrue(running.Wait(60000));
+                s.Cancel(); // the one call documented as safe from another thread
+                Assert.IsTrue(worker.Join(60000));
+                Assert.IsNotNull(error);
+                Assert.AreEqual(Status.Cancelled, error.Status);
+            }
+        }
+
+        [Test]
+        public void UseAfterDisposeThrowsInsteadOfCrashing()
+        {
+            var s = model.NewSession();
+            var greedy = Sampler.Greedy();
+            s.Feed(Prompt);
+            s.Dispose();
+            var calls = new TestDelegate[]
+            {
+                () => s.Step(greedy), () => s.Feed(1), () => s.SaveState(), () => s.Fork(),
+                () => { var unused = s.Position; },
+                () => { foreach (var piece in s.Generate(greedy, 3)) { } },
+            };
+            foreach (var call in calls)
+                Assert.AreEqual(Status.InvalidArgument, Assert.Throws<MixconException>(call).Status);
+            greedy.Dispose();
+            using (var live = model.NewSession())
+            {
+                live.Feed(Prompt);
+                Assert.Throws<MixconException>(() => live.Step(greedy));
+            }
+        }
+
+        static long RssBytes()
+        {
+            string[] statm = File.ReadAllText("/proc/self/statm").Split(' ');
+            return long.Parse(statm[1]) * 4096;
+        }
+
+        [Test]
+        public void ManySessionsDoNotLeak()
+        {
+            for (int i = 0; i < 50; i++)
+                using (var s = model.NewSession(256))
+                    s.Feed(1, 2, 3);
+            long before = RssBytes();
+            for (int i = 0; i < 500; i++)
+                using (var s = model.NewSession(256))
+                    s.Feed(1, 2, 3);
+            long growth = RssBytes() - before;
+            // A leaked session is ~100 KB, so a leak would show as 50 MB here.
+            Assert.Less(growth, 16L * 1024 * 1024, "RSS grew by " + growth + " bytes over 500 sessions");
+        }
+    }
+}

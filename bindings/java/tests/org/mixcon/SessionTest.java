@@ -1,0 +1,233 @@
+package org.mixcon;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class SessionTest {
+  private static final int[] PROMPT = {1, 17, 42, 99, 123, 7};
+  private static Model model;
+
+  @BeforeAll
+  static void load() {
+    model = Model.load(TestModels.testModel(), new Model.Options().threads(1));
+  }
+
+  @AfterAll
+  static void close() {
+    model.close();
+  }
+
+  private static int[] steps(Session s, Sampler sampler, int n) {
+    int[] out = new int[n];
+    for (int i = 0; i < n; i++) {
+      out[i] = s.step(sampler);
+    }
+    return out;
+  }
+
+  @Test
+  void greedyEqualsTheCApi() throws Exception {
+    int[] expected = TestModels.cGreedyTokens(TestModels.testModel(), 12, PROMPT);
+    try (Session s = model.newSession(); Sampler greedy = Sampler.greedy()) {
+      s.feed(PROMPT);
+      assertArrayEquals(expected, steps(s, greedy, 12));
+    }
+  }
+
+  @Test
+  void greedyEqualsTheCApiOnTheDefaultModel() throws Exception {
+    String path = TestModels.defaultModel();
+    try (Model m = Model.load(path); Session s = m.newSession(); Sampler greedy = Sampler.greedy()) {
+      int[] prompt = m.tokenize("The jury said that the city", true);
+      int[] expected = TestModels.cGreedyTokens(path, 8, prompt);
+      s.feed(prompt);
+      assertArrayEquals(expected, steps(s, greedy, 8));
+    }
+  }
+
+  @Test
+  void greedyTokenIsArgmaxOfLogits() {
+    try (Session s = model.newSession(); Sampler greedy = Sampler.greedy()) {
+      s.feed(PROMPT);
+      float[] logits = s.logits();
+      assertEquals(model.vocabSize(), logits.length);
+      int best = 0;
+      for (int i = 1; i < logits.length; i++) {
+        assertTrue(Float.isFinite(logits[i]));
+        if (logits[i] > logits[best]) {
+          best = i;
+        }
+      }
+      assertEquals(best, s.sample(greedy));
+      assertEquals(PROMPT.length, s.position());
+    }
+  }
+
+  private static int[] sampled(long seed) {
+    try (Session s = model.newSession();
+        Sampler sampler = Sampler.builder().temperature(1.5).topK(0).topP(1.0).minP(0.0).seed(seed).build()) {
+      s.feed(PROMPT);
+      return steps(s, sampler, 16);
+    }
+  }
+
+  @Test
+  void seedKeepsAll64Bits() {
+    // Seeds equal in their low 32 bits: a binding that narrowed the int64
+    // would give the same tokens.
+    long big = (1L << 40) + 1;
+    assertTrue(!java.util.Arrays.equals(sampled(1), sampled(big)));
+    assertArrayEquals(sampled(big), sampled(big));
+  }
+
+  @Test
+  void stateRoundTrip() {
+    try (Session s = model.newSession(); Sampler greedy = Sampler.greedy()) {
+      s.feed(PROMPT);
+      byte[] state = s.saveState();
+      assertTrue(state.length > 0);
+      float[] logits = s.logits();
+      int[] first = steps(s, greedy, 6);
+      s.loadState(state);
+      assertEquals(PROMPT.length, s.position());
+      assertArrayEquals(logits, s.logits());
+      assertArrayEquals(first, steps(s, greedy, 6));
+      try (Session other = model.newSession()) {
+        other.loadState(state);
+        assertArrayEquals(first, steps(other, greedy, 6));
+      }
+    }
+  }
+
+  @Test
+  void damagedStateIsRejectedAndChangesNothing() {
+    try (Session s = model.newSession()) {
+      s.feed(PROMPT);
+      byte[] state = s.saveState();
+      s.feed(5);
+      state[state.length / 2] ^= (byte) 0xFF;
+      MixconException e = assertThrows(MixconException.class, () -> s.loadState(state));
+      assertTrue(e.status() == Status.CHECKSUM || e.status() == Status.FORMAT, e.toString());
+      assertEquals(PROMPT.length + 1, s.position());
+    }
+  }
+
+  @Test
+  void forkIsIndependent() {
+    try (Session s = model.newSession(); Sampler greedy = Sampler.greedy()) {
+      s.feed(PROMPT);
+      try (Session child = s.fork()) {
+        assertArrayEquals(s.tokens(), child.tokens());
+        int[] a = steps(child, greedy, 5);
+        assertEquals(PROMPT.length, s.position());
+        assertArrayEquals(a, steps(s, greedy, 5));
+        child.feed(3, 3, 3);
+        assertEquals(s.position() + 3, child.position());
+      }
+    }
+  }
+
+  @Test
+  void badTokenThrowsAndChangesNothing() {
+    try (Session s = model.newSession()) {
+      s.feed(PROMPT);
+      MixconException e = assertThrows(MixconException.class,
+          () -> s.feed(1, (int) model.vocabSize() + 5));
+      assertEquals(Status.INVALID_ARGUMENT, e.status());
+      assertEquals(PROMPT.length, s.position());
+    }
+  }
+
+  @Test
+  void cancelStopsTheNextCall() {
+    try (Session s = model.newSession()) {
+      s.feed(PROMPT);
+      s.cancel();
+      MixconException e = assertThrows(MixconException.class, () -> s.feed(4, 5));
+      assertEquals(Status.CANCELLED, e.status());
+      assertEquals(PROMPT.length, s.position());
+      s.feed(4, 5);
+      assertEquals(PROMPT.length + 2, s.position());
+    }
+  }
+
+  @Test
+  void cancelFromAnotherThreadStopsGeneration() throws Exception {
+    try (Session s = model.newSession(); Sampler greedy = Sampler.greedy()) {
+      s.feed(PROMPT);
+      java.util.concurrent.CountDownLatch running = new java.util.concurrent.CountDownLatch(1);
+      java.util.concurrent.atomic.AtomicReference<MixconException> error =
+          new java.util.concurrent.atomic.AtomicReference<>();
+      Thread worker = new Thread(() -> {
+        try {
+          for (long i = 0; i < model.maxContext() - PROMPT.length; i++) {
+            s.step(greedy);
+            if (i == 5) {
+              running.countDown();
+            }
+          }
+        } catch (MixconException e) {
+          error.set(e);
+        }
+        running.countDown();
+      });
+      worker.start();
+      assertTrue(running.await(60, java.util.concurrent.TimeUnit.SECONDS));
+      s.cancel(); // the one call documented as safe from another thread
+      worker.join(60_000);
+      assertTrue(!worker.isAlive());
+      assertEquals(Status.CANCELLED, error.get().status());
+    }
+  }
+
+  @Test
+  void useAfterCloseThrowsInsteadOfCrashing() {
+    Session s = model.newSession();
+    Sampler greedy = Sampler.greedy();
+    s.feed(PROMPT);
+    s.close();
+    for (Runnable call : List.<Runnable>of(() -> s.step(greedy), () -> s.feed(1), s::saveState,
+        s::fork, s::position, () -> s.generate(greedy, 3).iterator().hasNext())) {
+      MixconException e = assertThrows(MixconException.class, call::run);
+      assertEquals(Status.INVALID_ARGUMENT, e.status());
+    }
+    greedy.close();
+    try (Session live = model.newSession()) {
+      live.feed(PROMPT);
+      assertThrows(MixconException.class, () -> live.step(greedy));
+    }
+  }
+
+  private static long rssBytes() throws Exception {
+    String[] statm = new String(Files.readAllBytes(Paths.get("/proc/self/statm"))).trim().split(" ");
+    return Long.parseLong(statm[1]) * 4096;
+  }
+
+  @Test
+  void manySessionsDoNotLeak() throws Exception {
+    for (int i = 0; i < 50; i++) {
+      try (Session s = model.newSession(256)) {
+        s.feed(1, 2, 3);
+      }
+    }
+    long before = rssBytes();
+    for (int i = 0; i < 500; i++) {
+      try (Session s = model.newSession(256)) {
+        s.feed(1, 2, 3);
+      }
+    }
+    long growth = rssBytes() - before;
+    // The JVM's own heap may grow a little; a leaked session is ~100 KB, so a
+    // leak would show as 50 MB here.
+    assertTrue(growth < 16L * 1024 * 1024, "RSS grew by " + growth + " bytes over 500 sessions");
+  }
+}

@@ -1,0 +1,84 @@
+#include "kernels/cpu/cpu_features.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <initializer_list>
+
+namespace mixcon {
+namespace cpu {
+namespace {
+
+bool detect(KernelPath p) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                    __builtin_cpu_supports("f16c");
+  switch (p) {
+    case KernelPath::Portable: return true;
+    case KernelPath::Avx2: return avx2;
+    case KernelPath::Avx512:
+      return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512vl");
+  }
+  return false;
+#else
+  return p == KernelPath::Portable;
+#endif
+}
+
+KernelPath from_environment() {
+  const KernelPath best = best_kernel_path();
+  const char* v = std::getenv("MIXCON_CPU_KERNELS");
+  if (!v) return best;
+  for (KernelPath p : {KernelPath::Portable, KernelPath::Avx2, KernelPath::Avx512})
+    if ((std::strcmp(v, kernel_path_name(p)) == 0 ||
+         (p == KernelPath::Avx2 && std::strcmp(v, "avx2") == 0)) &&
+        cpu_supports(p))
+      return p;
+  return best;
+}
+
+// -1: nothing forced.
+std::atomic<int> g_forced{-1};
+
+}  // namespace
+
+const char* kernel_path_name(KernelPath p) {
+  switch (p) {
+    case KernelPath::Portable: return "portable";
+    case KernelPath::Avx2: return "avx2-fma";
+    case KernelPath::Avx512: return "avx512";
+  }
+  return "portable";
+}
+
+bool cpu_supports(KernelPath p) {
+  static const bool has[3] = {detect(KernelPath::Portable), detect(KernelPath::Avx2),
+                              detect(KernelPath::Avx512)};
+  return has[static_cast<int>(p)];
+}
+
+KernelPath best_kernel_path() {
+  if (cpu_supports(KernelPath::Avx512)) return KernelPath::Avx512;
+  if (cpu_supports(KernelPath::Avx2)) return KernelPath::Avx2;
+  return KernelPath::Portable;
+}
+
+KernelPath kernel_path() {
+  const int forced = g_forced.load(std::memory_order_relaxed);
+  if (forced >= 0) return static_cast<KernelPath>(forced);
+  static const KernelPath chosen = from_environment();
+  return chosen;
+}
+
+bool force_kernel_path(KernelPath p) {
+  if (!cpu_supports(p)) return false;
+  g_forced.store(static_cast<int>(p), std::memory_order_relaxed);
+  return true;
+}
+
+void clear_forced_kernel_path() { g_forced.store(-1, std::memory_order_relaxed); }
+
+}  // namespace cpu
+}  // namespace mixcon

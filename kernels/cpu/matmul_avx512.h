@@ -1,0 +1,30 @@
+// AVX-512 matrix products over a range of output rows (matmul_avx512.cpp).
+// Call only when the CPU has AVX512F/BW/VL (cpu_features.h); the caller
+// splits rows over threads.
+#pragma once
+
+#include <cstdint>
+
+#include "core/backend.h"
+
+namespace mixcon {
+namespace cpu {
+
+// y[r] = w[r] · x for r in [r0, r1).
+void matvec_rows_avx512(const MatrixRef& w, const float* x, float* y, int64_t r0, int64_t r1);
+// y[t, r] = w[r] · x[t] for r in [r0, r1), every t < n; buf holds 4·w.cols
+// floats (the converted rows of a non-f32 matrix).
+void matmul_rows_avx512(const MatrixRef& w, const float* x, int64_t n, float* y, int64_t r0,
+                        int64_t r1, float* buf);
+
+// Rows of scratch per thread that matmul_rows_avx512 needs (times w.cols floats).
+constexpr int64_t kAvx512ScratchRows = 4;
+
+// Whole products split over threads by contiguous output rows (so any thread
+// count gives the same bits); cx.scratch holds kAvx512ScratchRows·w.cols
+// floats per thread.
+void matvec_avx512(const MatrixRef& w, const float* x, float* y, int n_threads);
+void matmul_avx512(const MatrixRef& w, const float* x, int64_t n, float* y, const ExecContext& cx);
+
+}  // namespace cpu
+}  // namespace mixcon

@@ -1,0 +1,85 @@
+// The CUDA kernels, one host-side launcher per op (one file per op family,
+// named as in kernels/cpu: matmul.cu, norm.cu, rope.cu, attention.cu,
+// conv.cu, conba_scan.cu, swiglu.cu, moe.cu, embedding.cu).
+//
+// Every launcher enqueues its work on `stream` and returns without waiting;
+// pointers are device memory unless a comment says host. A failed launch
+// throws mixcon::Error (cuda_check.h). Results match the CPU kernels within
+// float rounding: the same formulas in the same precision (double where the
+// CPU sums in double), only the order of float additions differs.
+#pragma once
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "core/backend.h"
+
+namespace mixcon {
+namespace cuda {
+
+// Host arrays (token ids, row indices, gate weights) travel to the kernels by
+// value, as kernel parameters, in batches of this many: no staging buffer, no
+// host synchronization, and a launch sequence that a CUDA graph can capture.
+constexpr int kHostBatch = 256;
+
+// ---- matmul.cu ----------------------------------------------------------------
+// y[w.rows] = w · x, one warp per output row, converting the stored dtype
+// inside the dot product (decode: weights are read once, never expanded).
+void matvec(const MatrixRef& w, const float* x, float* y, cudaStream_t stream);
+// y[n, w.rows] = x[n, w.cols] · wᵀ. n == 1: matvec. n > 1: cuBLAS SGEMM, f32
+// weights in place, other dtypes dequantized tile by tile into `tile`
+// (tile_floats floats of device scratch, reused after the GEMM that read it:
+// same stream). cuBLAS runs in plain FP32 (no TF32), like the CPU.
+void matmul(cublasHandle_t cublas, const MatrixRef& w, const float* x, int64_t n, float* y,
+            float* tile, int64_t tile_floats, cudaStream_t stream);
+
+// ---- embedding.cu ---------------------------------------------------------------
+// out[i] = table[tokens[i]] as float32; tokens are host memory.
+void embed(const MatrixRef& table, const int32_t* tokens, int64_t n, float* out,
+           cudaStream_t stream);
+
+// ---- norm.cu --------------------------------------------------------------------
+void rmsnorm(const float* x, const float* g, int64_t n, int64_t d, float eps, float* y,
+             cudaStream_t stream);
+void add(float* y, const float* x, int64_t count, cudaStream_t stream);
+
+// ---- rope.cu --------------------------------------------------------------------
+void rope(float* x, int64_t n, int64_t row_stride, int64_t n_heads, int64_t head_dim,
+          int64_t pos0, double theta, cudaStream_t stream);
+
+// ---- attention.cu -----------------------------------------------------------------
+// Largest head_dim the attention kernels take.
+constexpr int64_t kMaxHeadDim = 512;
+// Split-K attention (flash-decoding): the keys of each (token, head) are cut
+// into splits that run in parallel blocks, each leaving a partial softmax
+// (max, sum, weighted values) in `partials`; a second kernel combines them.
+// `partials` holds partial_floats floats of device scratch; `sm_count` sizes
+// the split so a single decode token still fills the GPU.
+void attention(const AttentionArgs& a, float* partials, int64_t partial_floats, int sm_count,
+               cudaStream_t stream);
+
+// ---- conv.cu ------------------------------------------------------------------------
+void causal_conv(const CausalConvArgs& a, cudaStream_t stream);
+
+// ---- conba_scan.cu -------------------------------------------------------------------
+void conba_scan(const ConbaScanArgs& a, cudaStream_t stream);
+
+// ---- swiglu.cu ------------------------------------------------------------------------
+void swiglu(const float* gate, const float* up, float* out, int64_t count, cudaStream_t stream);
+
+// ---- moe.cu -----------------------------------------------------------------------------
+// Top-k routing of n rows into device buffers ids[n, k] and weights[n, k]
+// (lower index wins ties, ascending ids, softmax over the chosen).
+void moe_route(const float* logits, int64_t n, int64_t n_experts, int64_t top_k, int32_t* ids,
+               float* weights, cudaStream_t stream);
+// dst[i] = src[rows[i]]; rows are host memory.
+void gather_rows(const float* src, int64_t d, const int32_t* rows, int64_t count, float* dst,
+                 cudaStream_t stream);
+// dst[rows[i]] += scale[i] * src[i] in order of i; rows and scale are host memory.
+void scatter_add_rows(const float* src, int64_t d, const int32_t* rows, const float* scale,
+                      int64_t count, float* dst, cudaStream_t stream);
+
+}  // namespace cuda
+}  // namespace mixcon

@@ -1,0 +1,221 @@
+// Matrix products with weights in their stored dtype (f32, f16, bf16, q8_0).
+//
+// Decode (n == 1) is bound by reading the weights once: one warp per output
+// row streams its row, converting inside the dot product, so nothing is ever
+// expanded in memory. Prefill (n > 1) is compute-bound: cuBLAS SGEMM does the
+// product, reading f32 weights in place and the other dtypes from a float32
+// tile dequantized just before (the conversion is exact, so the result
+// differs from the CPU only by the order of float additions).
+#include <climits>
+#include <cstdint>
+#include <string>
+#include <type_traits>
+
+#include "kernels/cuda/cublas_loader.h"
+#include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/cuda_kernels.h"
+#include "kernels/cuda/device_math.cuh"
+
+namespace mixcon {
+namespace cuda {
+namespace {
+
+constexpr int kMatvecWarps = 8;  // rows per block
+constexpr int kDequantThreads = 256;
+
+template <class Load>
+__global__ void matvec_kernel(const uint8_t* __restrict__ w, int64_t rows, int64_t cols,
+                              int64_t row_bytes, const float* __restrict__ x,
+                              float* __restrict__ y) {
+  const int lane = threadIdx.x % kWarp;
+  const int64_t r = static_cast<int64_t>(blockIdx.x) * kMatvecWarps + threadIdx.x / kWarp;
+  if (r >= rows) return;  // the whole warp leaves together: r is per warp
+  const uint8_t* row = w + r * row_bytes;
+  // Lane j reads values j, j+32, ...: consecutive lanes read consecutive
+  // bytes (a q8_0 block is one step of the warp).
+  float acc = 0.0f;
+  for (int64_t i = lane; i < cols; i += kWarp) acc += Load::at(row, i) * x[i];
+  acc = warp_sum(acc);
+  if (lane == 0) y[r] = acc;
+}
+
+// The same product with 16-byte loads (4 f32 or 8 f16/bf16 values per lane
+// per step), for rows whose values are whole 16-byte groups at 16-byte
+// aligned addresses (checked by the launcher): a warp then moves 512 bytes
+// per load instead of 64-128, which decode's bandwidth needs.
+struct Vec16F32 {
+  static constexpr int kValues = 4;
+  __device__ static float dot(const uint4 w, const float4* x) {
+    const float4 a = x[0];
+    return __uint_as_float(w.x) * a.x + __uint_as_float(w.y) * a.y +
+           __uint_as_float(w.z) * a.z + __uint_as_float(w.w) * a.w;
+  }
+};
+// Two 16-bit values per 32-bit word, the lower address (first value) in the
+// low half (little-endian).
+__device__ inline float f16_lo(uint32_t u) { return __half2float(__ushort_as_half(u & 0xffffu)); }
+__device__ inline float f16_hi(uint32_t u) { return __half2float(__ushort_as_half(u >> 16)); }
+__device__ inline float bf16_lo(uint32_t u) { return __uint_as_float(u << 16); }
+__device__ inline float bf16_hi(uint32_t u) { return __uint_as_float(u & 0xffff0000u); }
+struct Vec16F16 {
+  static constexpr int kValues = 8;
+  __device__ static float dot(const uint4 w, const float4* x) {
+    const float4 a = x[0], b = x[1];
+    return f16_lo(w.x) * a.x + f16_hi(w.x) * a.y + f16_lo(w.y) * a.z + f16_hi(w.y) * a.w +
+           f16_lo(w.z) * b.x + f16_hi(w.z) * b.y + f16_lo(w.w) * b.z + f16_hi(w.w) * b.w;
+  }
+};
+struct Vec16BF16 {
+  static constexpr int kValues = 8;
+  __device__ static float dot(const uint4 w, const float4* x) {
+    const float4 a = x[0], b = x[1];
+    return bf16_lo(w.x) * a.x + bf16_hi(w.x) * a.y + bf16_lo(w.y) * a.z + bf16_hi(w.y) * a.w +
+           bf16_lo(w.z) * b.x + bf16_hi(w.z) * b.y + bf16_lo(w.w) * b.z + bf16_hi(w.w) * b.w;
+  }
+};
+
+template <class Vec>
+__global__ void matvec16_kernel(const uint8_t* __restrict__ w, int64_t rows, int64_t cols,
+                                int64_t row_bytes, const float* __restrict__ x,
+                                float* __restrict__ y) {
+  const int lane = threadIdx.x % kWarp;
+  const int64_t r = static_cast<int64_t>(blockIdx.x) * kMatvecWarps + threadIdx.x / kWarp;
+  if (r >= rows) return;  // the whole warp leaves together: r is per warp
+  const uint4* row = reinterpret_cast<const uint4*>(w + r * row_bytes);
+  const float4* x4 = reinterpret_cast<const float4*>(x);
+  const int64_t groups = cols / Vec::kValues;
+  float acc = 0.0f;
+  for (int64_t g = lane; g < groups; g += kWarp) acc += Vec::dot(row[g], x4 + g * (Vec::kValues / 4));
+  acc = warp_sum(acc);
+  if (lane == 0) y[r] = acc;
+}
+
+// out[r - row0, c] = w[r, c] as float32 for rows [row0, row0 + n_rows).
+template <class Load>
+__global__ void dequantize_kernel(const uint8_t* __restrict__ w, int64_t row0, int64_t n_rows,
+                                  int64_t cols, int64_t row_bytes, float* __restrict__ out) {
+  const int64_t total = n_rows * cols;
+  for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < total;
+       e += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t r = e / cols, c = e % cols;
+    out[e] = Load::at(w + (row0 + r) * row_bytes, c);
+  }
+}
+
+void check_matrix(const MatrixRef& w, const char* op) {
+  if (w.rows < 0 || w.cols < 0 || !w.data)
+    fail(Status::InvalidArgument, std::string(op) + ": invalid weight matrix");
+  if (w.dtype == DType::Q8_0 && w.cols % kQ8Block != 0)
+    fail(Status::InvalidArgument, std::string(op) + ": q8_0 matrix with " +
+                                      std::to_string(w.cols) + " columns (not a multiple of 32)");
+  if (w.row_bytes != dtype_row_bytes(w.dtype, w.cols))
+    fail(Status::InvalidArgument, std::string(op) + ": row_bytes " + std::to_string(w.row_bytes) +
+                                      " does not match " + std::to_string(w.cols) + " columns of " +
+                                      dtype_name(w.dtype));
+}
+
+bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+// Vec16: the 16-byte variant, or void where the dtype has none (q8_0: its
+// 34-byte blocks are only 2-byte aligned).
+template <class Load, class Vec16>
+void launch_matvec(const MatrixRef& w, const float* x, float* y, cudaStream_t stream) {
+  const int64_t blocks = (w.rows + kMatvecWarps - 1) / kMatvecWarps;
+  if (blocks > INT_MAX) fail(Status::Unsupported, "matvec: too many rows");
+  const dim3 grid(static_cast<unsigned int>(blocks));
+  const uint8_t* data = static_cast<const uint8_t*>(w.data);
+  if constexpr (!std::is_void<Vec16>::value) {
+    if (w.cols % Vec16::kValues == 0 && w.row_bytes % 16 == 0 && aligned16(data) && aligned16(x)) {
+      matvec16_kernel<Vec16><<<grid, kMatvecWarps * kWarp, 0, stream>>>(data, w.rows, w.cols,
+                                                                        w.row_bytes, x, y);
+      check_launch("matvec kernel launch");
+      return;
+    }
+  }
+  matvec_kernel<Load><<<grid, kMatvecWarps * kWarp, 0, stream>>>(data, w.rows, w.cols,
+                                                                 w.row_bytes, x, y);
+  check_launch("matvec kernel launch");
+}
+
+template <class Load>
+void launch_dequantize(const MatrixRef& w, int64_t row0, int64_t n_rows, float* out,
+                       cudaStream_t stream) {
+  dequantize_kernel<Load>
+      <<<grid_for(n_rows * w.cols, kDequantThreads), kDequantThreads, 0, stream>>>(
+          static_cast<const uint8_t*>(w.data), row0, n_rows, w.cols, w.row_bytes, out);
+  check_launch("dequantize kernel launch");
+}
+
+void dequantize(const MatrixRef& w, int64_t row0, int64_t n_rows, float* out,
+                cudaStream_t stream) {
+  switch (w.dtype) {
+    case DType::F32: return launch_dequantize<LoadF32>(w, row0, n_rows, out, stream);
+    case DType::F16: return launch_dequantize<LoadF16>(w, row0, n_rows, out, stream);
+    case DType::BF16: return launch_dequantize<LoadBF16>(w, row0, n_rows, out, stream);
+    case DType::Q8_0: return launch_dequantize<LoadQ8>(w, row0, n_rows, out, stream);
+  }
+  fail(Status::InvalidArgument, "matmul: unknown weight dtype");
+}
+
+// y[:, r0 : r0+m] = x · aᵀ where a is m rows of `cols` floats. cuBLAS is
+// column-major: the row-major a [m, cols] is a column-major [cols, m] (so
+// op T), x [n, cols] is [cols, n], and y [n, rows] is [rows, n] with leading
+// dimension `rows`, starting at column-major row r0.
+void sgemm(cublasHandle_t cublas, const float* a, int64_t m, int64_t cols, const float* x,
+           int64_t n, float* y, int64_t rows, int64_t r0) {
+  const float one = 1.0f, zero = 0.0f;
+  check_cublas(cublas_api().sgemm(cublas, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(m),
+                           static_cast<int>(n), static_cast<int>(cols), &one, a,
+                           static_cast<int>(cols), x, static_cast<int>(cols), &zero, y + r0,
+                           static_cast<int>(rows)),
+               "matmul: cublasSgemm");
+}
+
+}  // namespace
+
+void matvec(const MatrixRef& w, const float* x, float* y, cudaStream_t stream) {
+  check_matrix(w, "matvec");
+  if (w.rows == 0) return;
+  switch (w.dtype) {
+    case DType::F32: return launch_matvec<LoadF32, Vec16F32>(w, x, y, stream);
+    case DType::F16: return launch_matvec<LoadF16, Vec16F16>(w, x, y, stream);
+    case DType::BF16: return launch_matvec<LoadBF16, Vec16BF16>(w, x, y, stream);
+    case DType::Q8_0: return launch_matvec<LoadQ8, void>(w, x, y, stream);
+  }
+  fail(Status::InvalidArgument, "matvec: unknown weight dtype");
+}
+
+void matmul(cublasHandle_t cublas, const MatrixRef& w, const float* x, int64_t n, float* y,
+            float* tile, int64_t tile_floats, cudaStream_t stream) {
+  check_matrix(w, "matmul");
+  if (n < 0) fail(Status::InvalidArgument, "matmul: negative token count");
+  if (n == 0 || w.rows == 0) return;
+  if (n == 1) return matvec(w, x, y, stream);
+  if (w.cols == 0) {
+    check(cudaMemsetAsync(y, 0, static_cast<size_t>(n * w.rows) * sizeof(float), stream),
+          "matmul: cudaMemsetAsync");
+    return;
+  }
+  if (w.rows > INT_MAX || w.cols > INT_MAX || n > INT_MAX)
+    fail(Status::Unsupported, "matmul: matrix dimension beyond cuBLAS's 32-bit sizes");
+
+  if (w.dtype == DType::F32) {
+    sgemm(cublas, static_cast<const float*>(w.data), w.rows, w.cols, x, n, y, w.rows, 0);
+    return;
+  }
+  const int64_t tile_rows = w.rows < tile_floats / w.cols ? w.rows : tile_floats / w.cols;
+  if (tile_rows == 0) {
+    // A single row does not fit the tile (columns beyond any real model):
+    // one matrix-vector product per token is slower but exact.
+    for (int64_t t = 0; t < n; ++t) matvec(w, x + t * w.cols, y + t * w.rows, stream);
+    return;
+  }
+  for (int64_t r0 = 0; r0 < w.rows; r0 += tile_rows) {
+    const int64_t m = w.rows - r0 < tile_rows ? w.rows - r0 : tile_rows;
+    dequantize(w, r0, m, tile, stream);
+    sgemm(cublas, tile, m, w.cols, x, n, y, w.rows, r0);
+  }
+}
+
+}  // namespace cuda
+}  // namespace mixcon

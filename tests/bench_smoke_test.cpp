@@ -1,0 +1,134 @@
+// `mixcon bench` end to end on the tiny-random preset with tiny sizes: the
+// command runs, writes one JSON object with every figure of PERF.md, the
+// figures agree with each other, and bad usage is refused with exit code 2.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+const std::string kMixcon = std::string(MIXCON_BIN_DIR) + "/mixcon";
+
+// Runs the shell command, returns its exit status (-1 if it did not exit).
+int run(const std::string& cmd) {
+  const int st = std::system(cmd.c_str());
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+std::string temp_path(const char* name) {
+  const char* base = std::getenv("TMPDIR");
+  return std::string(base && *base ? base : "/tmp") + "/mixcon_bench_smoke_" +
+         std::to_string(getpid()) + "_" + name;
+}
+
+class BenchSmoke : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    json_path_ = new std::string(temp_path("out.json"));
+    exit_code_ = run(kMixcon +
+                     " bench --preset tiny-random --prompt 16 --gen 4 --contexts 32,64 --threads 2"
+                     " --json " + *json_path_ + " > /dev/null 2>&1");
+    std::ifstream f(*json_path_);
+    if (f) {
+      doc_ = new nlohmann::json(nlohmann::json::parse(f, nullptr, false));
+    }
+    std::remove(json_path_->c_str());
+  }
+  static void TearDownTestSuite() {
+    delete doc_;
+    delete json_path_;
+    doc_ = nullptr;
+    json_path_ = nullptr;
+  }
+  static const nlohmann::json& doc() { return *doc_; }
+
+  static std::string* json_path_;
+  static int exit_code_;
+  static nlohmann::json* doc_;
+};
+std::string* BenchSmoke::json_path_ = nullptr;
+int BenchSmoke::exit_code_ = -1;
+nlohmann::json* BenchSmoke::doc_ = nullptr;
+
+TEST_F(BenchSmoke, RunsAndWritesOneJsonObject) {
+  ASSERT_EQ(exit_code_, 0) << kMixcon << " bench failed";
+  ASSERT_NE(doc_, nullptr);
+  ASSERT_TRUE(doc().is_object());
+}
+
+TEST_F(BenchSmoke, HasEveryFigure) {
+  ASSERT_NE(doc_, nullptr);
+  for (const char* key :
+       {"prefill_tok_s", "decode_tok_s", "bytes_per_token", "mem_bw_GBs", "roofline_decode",
+        "flops_per_token", "peak_GFLOPs", "roofline_prefill", "state_bytes",
+        "kv_bytes_per_token", "load_GBs", "fork_us", "state_save_us", "machine", "threads",
+        "dtype", "contexts"})
+    EXPECT_TRUE(doc().contains(key)) << "missing " << key;
+  for (const char* key : {"cpu_model", "cpu_features", "kernel_path", "threads", "gpu"})
+    EXPECT_TRUE(doc()["machine"].contains(key)) << "missing machine." << key;
+  EXPECT_TRUE(doc()["load_GBs"].contains("raw"));
+  EXPECT_TRUE(doc()["load_GBs"].contains("zstd"));
+  for (const char* per_context : {"decode_tok_s", "bytes_per_token", "roofline_decode",
+                                  "state_bytes", "fork_us", "state_save_us"})
+    for (const char* c : {"32", "64"})
+      EXPECT_TRUE(doc()[per_context].contains(c)) << per_context << "[" << c << "] missing";
+}
+
+TEST_F(BenchSmoke, FiguresArePositiveAndConsistent) {
+  ASSERT_NE(doc_, nullptr);
+  EXPECT_EQ(doc()["threads"].get<int>(), 2);
+  EXPECT_EQ(doc()["machine"]["threads"].get<int>(), 2);
+  EXPECT_EQ(doc()["dtype"].get<std::string>(), "f32");
+  EXPECT_GT(doc()["prefill_tok_s"].get<double>(), 0.0);
+  EXPECT_GT(doc()["mem_bw_GBs"].get<double>(), 0.0);
+  EXPECT_GT(doc()["peak_GFLOPs"].get<double>(), 0.0);
+  EXPECT_GT(doc()["flops_per_token"].get<double>(), 0.0);
+  EXPECT_GT(doc()["load_GBs"]["raw"].get<double>(), 0.0);
+  EXPECT_GT(doc()["load_GBs"]["zstd"].get<double>(), 0.0);
+  const double bw = doc()["mem_bw_GBs"].get<double>();
+  for (const char* c : {"32", "64"}) {
+    const double tok_s = doc()["decode_tok_s"][c].get<double>();
+    const double bytes = doc()["bytes_per_token"][c].get<double>();
+    EXPECT_GT(tok_s, 0.0);
+    EXPECT_GT(bytes, 0.0);
+    EXPECT_NEAR(doc()["roofline_decode"][c].get<double>(), bytes * tok_s / (bw * 1e9),
+                1e-9 + 1e-9 * bytes * tok_s / (bw * 1e9));
+  }
+  // The KV read grows with the context; the weights read do not.
+  EXPECT_GT(doc()["bytes_per_token"]["64"].get<double>(), doc()["bytes_per_token"]["32"].get<double>());
+  EXPECT_GT(doc()["state_bytes"]["64"].get<int64_t>(), doc()["state_bytes"]["32"].get<int64_t>());
+  const double prefill_roof = doc()["flops_per_token"].get<double>() *
+                              doc()["prefill_tok_s"].get<double>() /
+                              (doc()["peak_GFLOPs"].get<double>() * 1e9);
+  EXPECT_NEAR(doc()["roofline_prefill"].get<double>(), prefill_roof, 1e-9 + 1e-9 * prefill_roof);
+}
+
+// PERF.md: kv_bytes_per_token = 2 · n_attention_layers · n_kv_heads · head_dim ·
+// dtype bytes exactly. tiny-random: 2 attention layers, 2 kv heads of 16, f32.
+TEST_F(BenchSmoke, KvBytesPerTokenIsExact) {
+  ASSERT_NE(doc_, nullptr);
+  EXPECT_EQ(doc()["kv_bytes_per_token"].get<int64_t>(), 2 * 2 * 2 * 16 * 4);
+}
+
+TEST(BenchUsage, RejectsBadArguments) {
+  EXPECT_EQ(run(kMixcon + " bench --preset tiny-random --dtype q4 > /dev/null 2>&1"), 2);
+  EXPECT_EQ(run(kMixcon + " bench --preset nosuch > /dev/null 2>&1"), 2);
+  EXPECT_EQ(run(kMixcon + " bench --preset tiny-random --contexts 32,x > /dev/null 2>&1"), 2);
+  EXPECT_EQ(run(kMixcon + " bench --preset tiny-random --device tpu > /dev/null 2>&1"), 2);
+  EXPECT_EQ(run(kMixcon + " bench --preset tiny-random -m x.mixc > /dev/null 2>&1"), 2);
+  // Beyond the preset's max_context (tiny-random: 4096).
+  EXPECT_EQ(run(kMixcon + " bench --preset tiny-random --contexts 5000 > /dev/null 2>&1"), 2);
+}
+
+TEST(BenchUsage, HelpExitsZero) {
+  EXPECT_EQ(run(kMixcon + " bench --help > /dev/null 2>&1"), 0);
+}
+
+}  // namespace

@@ -1,0 +1,558 @@
+// The CUDA backend against the CPU backend, op by op (ggml's
+// test-backend-ops): random inputs, every weight dtype, shapes that cross the
+// kernels' internal boundaries (warp and tile sizes, attention splits, host
+// batches), compared by normalized mean squared error. The CUDA cases skip
+// with a message where no GPU is visible; the error cases run everywhere.
+#include <gtest/gtest.h>
+
+#ifdef MIXCON_HAVE_CUDA
+
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/backend.h"
+#include "core/common/status.h"
+#include "core/format/dtype.h"
+#include "kernels/cuda/cuda_backend.h"
+
+namespace mixcon {
+namespace {
+
+// Float32 arithmetic in a different order: a few ulps per element.
+constexpr double kTol = 1e-9;
+// Exact conversions and copies: only the last bit may differ (FMA contraction).
+constexpr double kTightTol = 1e-12;
+
+std::vector<float> rnd(int64_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
+  std::mt19937 g(seed);
+  std::uniform_real_distribution<float> d(lo, hi);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) x = d(g);
+  return v;
+}
+
+// Σ(got - want)² / Σ want² (0 when both are all zero).
+double nmse(const std::vector<float>& got, const std::vector<float>& want) {
+  EXPECT_EQ(got.size(), want.size());
+  double err = 0, ref = 0;
+  for (size_t i = 0; i < got.size() && i < want.size(); ++i) {
+    const double d = double(got[i]) - double(want[i]);
+    err += d * d;
+    ref += double(want[i]) * want[i];
+  }
+  if (!std::isfinite(err)) return INFINITY;
+  return ref > 0 ? err / ref : err;
+}
+
+const DType kDtypes[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0};
+
+// A weight matrix in its stored bytes, mapped into both backends.
+struct Weight {
+  std::vector<uint8_t> bytes;
+  MatrixRef cpu, gpu;
+};
+
+class CudaVsCpu : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!cuda_backend_available(0)) GTEST_SKIP() << "no CUDA device visible";
+    cpu_ = create_backend(Device::Cpu, 0);
+    gpu_ = create_cuda_backend(0);
+    ASSERT_EQ(gpu_->device(), Device::Cuda);
+    const int64_t per_thread = cpu_->scratch_floats_per_thread(8192, 512);
+    cpu_scratch_.resize(static_cast<size_t>(per_thread));
+    cx_.n_threads = 1;
+    cx_.scratch = cpu_scratch_.data();
+    cx_.scratch_floats_per_thread = per_thread;
+    gx_.n_threads = 1;
+    gx_.scratch_floats_per_thread = gpu_->scratch_floats_per_thread(8192, 512);
+  }
+  void TearDown() override {
+    for (void* p : owned_) gpu_->release(p);
+  }
+
+  // A device copy of `h`, released with the fixture.
+  template <class T>
+  T* dev(const std::vector<T>& h) {
+    void* p = gpu_->alloc(static_cast<int64_t>(h.size() * sizeof(T)));
+    owned_.push_back(p);
+    gpu_->upload(p, h.data(), static_cast<int64_t>(h.size() * sizeof(T)));
+    return static_cast<T*>(p);
+  }
+  float* dev_zeros(int64_t n) {
+    void* p = gpu_->alloc(n * static_cast<int64_t>(sizeof(float)));
+    owned_.push_back(p);
+    return static_cast<float*>(p);
+  }
+  std::vector<float> host(const float* d, int64_t n) {
+    std::vector<float> h(static_cast<size_t>(n));
+    gpu_->download(h.data(), d, n * static_cast<int64_t>(sizeof(float)));
+    return h;
+  }
+  Weight weight(DType t, int64_t rows, int64_t cols, uint32_t seed) {
+    Weight w;
+    const std::vector<float> src = rnd(rows * cols, seed);
+    const int64_t rb = dtype_row_bytes(t, cols);
+    w.bytes.resize(static_cast<size_t>(rows * rb));
+    for (int64_t r = 0; r < rows; ++r)
+      quantize_row(t, &src[static_cast<size_t>(r * cols)], &w.bytes[static_cast<size_t>(r * rb)],
+                   cols);
+    w.cpu = MatrixRef{t, rows, cols, rb, cpu_->map_weight(w.bytes.data(), rows * rb)};
+    w.gpu = MatrixRef{t, rows, cols, rb, gpu_->map_weight(w.bytes.data(), rows * rb)};
+    return w;
+  }
+
+  std::unique_ptr<Backend> cpu_, gpu_;
+  std::vector<float> cpu_scratch_;
+  ExecContext cx_, gx_;
+  std::vector<void*> owned_;
+};
+
+// ---- memory -----------------------------------------------------------------------
+
+TEST_F(CudaVsCpu, MemoryAllocZeroedUploadDownloadCopyZero) {
+  const int64_t n = 1000;
+  float* a = dev_zeros(n);
+  EXPECT_EQ(host(a, n), std::vector<float>(n, 0.0f));
+  const std::vector<float> v = rnd(n, 1);
+  gpu_->upload(a, v.data(), n * 4);
+  EXPECT_EQ(host(a, n), v);
+  float* b = dev_zeros(n);
+  gpu_->copy(b, a, n * 4);
+  EXPECT_EQ(host(b, n), v);
+  gpu_->zero(b + 100, 50 * 4);
+  std::vector<float> want = v;
+  std::fill(want.begin() + 100, want.begin() + 150, 0.0f);
+  EXPECT_EQ(host(b, n), want);
+  // A zero-byte allocation is still a valid, releasable pointer.
+  void* z = gpu_->alloc(0);
+  EXPECT_NE(z, nullptr);
+  gpu_->release(z);
+}
+
+// ---- matmul -----------------------------------------------------------------------
+
+TEST_F(CudaVsCpu, MatmulEveryDtypeDecodeAndPrefill) {
+  struct Shape {
+    int64_t rows, cols;
+  };
+  for (DType t : kDtypes) {
+    // 96, 1024, 4096 columns take the 16-byte loads of the decode kernel;
+    // 100 (f16/bf16) and 98 (all) the per-value path.
+    for (Shape s : {Shape{67, 96}, Shape{300, 1024}, Shape{5, 4096}, Shape{33, 100},
+                    Shape{9, 98}}) {
+      if (t == DType::Q8_0 && s.cols % 32 != 0) continue;
+      Weight w = weight(t, s.rows, s.cols, uint32_t(s.rows * 31 + s.cols));
+      for (int64_t n : {1, 2, 7, 33}) {
+        const std::vector<float> x = rnd(n * s.cols, uint32_t(n) + 5);
+        std::vector<float> want(static_cast<size_t>(n * s.rows));
+        cpu_->matmul(cx_, w.cpu, x.data(), n, want.data());
+        float* y = dev_zeros(n * s.rows);
+        gpu_->matmul(gx_, w.gpu, dev(x), n, y);
+        EXPECT_LT(nmse(host(y, n * s.rows), want), kTol)
+            << dtype_name(t) << " " << s.rows << "x" << s.cols << " n=" << n;
+      }
+    }
+  }
+}
+
+// An input not 16-byte aligned falls back to the per-value decode kernel.
+TEST_F(CudaVsCpu, MatvecWithUnalignedInput) {
+  for (DType t : kDtypes) {
+    Weight w = weight(t, 40, 256, 17);
+    const std::vector<float> x = rnd(256 + 1, 18);
+    std::vector<float> want(40);
+    cpu_->matmul(cx_, w.cpu, x.data() + 1, 1, want.data());
+    float* y = dev_zeros(40);
+    gpu_->matmul(gx_, w.gpu, dev(x) + 1, 1, y);
+    EXPECT_LT(nmse(host(y, 40), want), kTol) << dtype_name(t);
+  }
+}
+
+TEST_F(CudaVsCpu, MatmulOnARowSliceOfAStack) {
+  for (DType t : kDtypes) {
+    Weight w = weight(t, 4 * 40, 64, 77);
+    const MatrixRef cs = w.cpu.rows_slice(2 * 40, 40), gs = w.gpu.rows_slice(2 * 40, 40);
+    for (int64_t n : {1, 5}) {
+      const std::vector<float> x = rnd(n * 64, 8);
+      std::vector<float> want(static_cast<size_t>(n * 40));
+      cpu_->matmul(cx_, cs, x.data(), n, want.data());
+      float* y = dev_zeros(n * 40);
+      gpu_->matmul(gx_, gs, dev(x), n, y);
+      EXPECT_LT(nmse(host(y, n * 40), want), kTol) << dtype_name(t) << " n=" << n;
+    }
+  }
+}
+
+// More rows than one dequantized tile holds (16M floats): several tiles,
+// each its own GEMM into its columns of y.
+TEST_F(CudaVsCpu, MatmulPrefillAcrossSeveralTiles) {
+  for (DType t : {DType::BF16, DType::Q8_0}) {
+    const int64_t rows = 4200, cols = 4096, n = 3;
+    Weight w = weight(t, rows, cols, 13);
+    const std::vector<float> x = rnd(n * cols, 14);
+    std::vector<float> want(static_cast<size_t>(n * rows));
+    cpu_->matmul(cx_, w.cpu, x.data(), n, want.data());
+    float* y = dev_zeros(n * rows);
+    gpu_->matmul(gx_, w.gpu, dev(x), n, y);
+    EXPECT_LT(nmse(host(y, n * rows), want), kTol) << dtype_name(t);
+  }
+}
+
+// ---- embedding, norm, add, swiglu, rope ---------------------------------------------
+
+TEST_F(CudaVsCpu, EmbedEveryDtype) {
+  const std::vector<int32_t> tokens = {3, 0, 99, 3, 41, 7, 98};
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  for (DType t : kDtypes) {
+    Weight table = weight(t, 100, 160, 11);
+    std::vector<float> want(static_cast<size_t>(n * 160));
+    cpu_->embed(cx_, table.cpu, tokens.data(), n, want.data());
+    float* out = dev_zeros(n * 160);
+    gpu_->embed(gx_, table.gpu, tokens.data(), n, out);
+    EXPECT_LT(nmse(host(out, n * 160), want), kTightTol) << dtype_name(t);
+  }
+}
+
+TEST_F(CudaVsCpu, EmbedManyTokensCrossesHostBatches) {
+  std::vector<int32_t> tokens(600);
+  for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = int32_t((i * 37) % 50);
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  Weight table = weight(DType::Q8_0, 50, 64, 12);
+  std::vector<float> want(static_cast<size_t>(n * 64));
+  cpu_->embed(cx_, table.cpu, tokens.data(), n, want.data());
+  float* out = dev_zeros(n * 64);
+  gpu_->embed(gx_, table.gpu, tokens.data(), n, out);
+  EXPECT_LT(nmse(host(out, n * 64), want), kTightTol);
+}
+
+TEST_F(CudaVsCpu, RmsnormAddSwiglu) {
+  for (int64_t d : {1, 31, 1000, 4096}) {
+    const int64_t n = 5;
+    std::vector<float> x = rnd(n * d, uint32_t(d)), g = rnd(d, 2, 0.5f, 1.5f);
+    x[0] = 30.0f;  // a large value the double sum of squares must keep
+    std::vector<float> want(static_cast<size_t>(n * d));
+    cpu_->rmsnorm(cx_, x.data(), g.data(), n, d, 1e-5f, want.data());
+    float* y = dev_zeros(n * d);
+    gpu_->rmsnorm(gx_, dev(x), dev(g), n, d, 1e-5f, y);
+    EXPECT_LT(nmse(host(y, n * d), want), kTol) << "rmsnorm d=" << d;
+  }
+  const int64_t count = 100003;
+  const std::vector<float> a = rnd(count, 3, -8, 8), b = rnd(count, 4, -2, 2);
+  std::vector<float> sum = a;
+  cpu_->add(cx_, sum.data(), b.data(), count);
+  float* ga = dev(a);
+  gpu_->add(gx_, ga, dev(b), count);
+  EXPECT_LT(nmse(host(ga, count), sum), kTightTol) << "add";
+  std::vector<float> act(static_cast<size_t>(count));
+  cpu_->swiglu(cx_, a.data(), b.data(), act.data(), count);
+  float* gact = dev_zeros(count);
+  gpu_->swiglu(gx_, dev(a), dev(b), gact, count);
+  EXPECT_LT(nmse(host(gact, count), act), kTol) << "swiglu";
+}
+
+TEST_F(CudaVsCpu, RopeAtSmallAndLargePositions) {
+  const int64_t n = 6, heads = 3, hd = 64, stride = heads * hd + 10;
+  for (int64_t pos0 : {0, 1000, 2000000}) {
+    const std::vector<float> x = rnd(n * stride, uint32_t(pos0) + 1);
+    std::vector<float> want = x;
+    cpu_->rope(cx_, want.data(), n, stride, heads, hd, pos0, 10000.0);
+    float* gx = dev(x);
+    gpu_->rope(gx_, gx, n, stride, heads, hd, pos0, 10000.0);
+    EXPECT_LT(nmse(host(gx, n * stride), want), kTol) << "pos0=" << pos0;
+  }
+}
+
+// ---- attention ----------------------------------------------------------------------
+
+struct AttnCase {
+  int64_t n, pos0, heads, kv_heads, hd;
+};
+
+TEST_F(CudaVsCpu, AttentionDecodePrefillLongContextGrouped) {
+  // Decode (one query: split-K kernel), small chunks (< 4 queries or
+  // head_dim > 128: per-query kernel), prefill chunks (query-tile kernel:
+  // partial tiles, several splits, head dims not a multiple of 8).
+  const AttnCase cases[] = {
+      {1, 0, 4, 4, 64},    {1, 5, 4, 2, 64},    {1, 3000, 8, 2, 128}, {1, 20000, 2, 1, 64},
+      {3, 100, 2, 2, 512}, {2, 10, 6, 3, 1},    {4, 7, 2, 1, 16},     {13, 40, 4, 1, 80},
+      {17, 0, 4, 4, 64},   {64, 0, 8, 8, 128},  {64, 500, 4, 2, 32},  {40, 3000, 8, 2, 128},
+      {5, 0, 3, 1, 100},   {9, 2, 2, 2, 512},
+  };
+  for (const AttnCase& c : cases) {
+    const int64_t q_stride = c.heads * c.hd + 3, out_stride = c.heads * c.hd + 5;
+    const int64_t kv_stride = c.kv_heads * c.hd + 2, keys = c.pos0 + c.n;
+    const std::vector<float> q = rnd(c.n * q_stride, 21), k = rnd(keys * kv_stride, 22, -2, 2),
+                             v = rnd(keys * kv_stride, 23);
+    AttentionArgs a;
+    a.n_tokens = c.n;
+    a.pos0 = c.pos0;
+    a.n_heads = c.heads;
+    a.n_kv_heads = c.kv_heads;
+    a.head_dim = c.hd;
+    a.q_stride = q_stride;
+    a.kv_stride = kv_stride;
+    a.out_stride = out_stride;
+    std::vector<float> want(static_cast<size_t>(c.n * out_stride), 0.0f);
+    a.q = q.data();
+    a.k_cache = k.data();
+    a.v_cache = v.data();
+    a.out = want.data();
+    cpu_->attention(cx_, a);
+    float* out = dev_zeros(c.n * out_stride);
+    a.q = dev(q);
+    a.k_cache = dev(k);
+    a.v_cache = dev(v);
+    a.out = out;
+    gpu_->attention(gx_, a);
+    EXPECT_LT(nmse(host(out, c.n * out_stride), want), kTol)
+        << "n=" << c.n << " pos0=" << c.pos0 << " heads=" << c.heads << "/" << c.kv_heads
+        << " hd=" << c.hd;
+  }
+}
+
+// ---- causal conv ----------------------------------------------------------------------
+
+TEST_F(CudaVsCpu, CausalConvChunkThenStep) {
+  const int64_t C = 37, K = 4, x_stride = C + 5;
+  const std::vector<float> w = rnd(C * K, 31), b = rnd(C, 32), win0 = rnd((K - 1) * C, 33);
+  std::vector<float> cwin = win0;
+  float* gwin = dev(win0);
+  for (int64_t n : {6, 1, 2}) {
+    const std::vector<float> x = rnd(n * x_stride, uint32_t(40 + n));
+    CausalConvArgs a;
+    a.n_tokens = n;
+    a.channels = C;
+    a.kernel = K;
+    a.x_stride = x_stride;
+    std::vector<float> want(static_cast<size_t>(n * C));
+    a.x = x.data();
+    a.window = cwin.data();
+    a.w = w.data();
+    a.b = b.data();
+    a.out = want.data();
+    cpu_->causal_conv(cx_, a);
+    float* out = dev_zeros(n * C);
+    a.x = dev(x);
+    a.window = gwin;
+    a.w = dev(w);
+    a.b = dev(b);
+    a.out = out;
+    gpu_->causal_conv(gx_, a);
+    EXPECT_LT(nmse(host(out, n * C), want), kTol) << "n=" << n;
+    EXPECT_LT(nmse(host(gwin, (K - 1) * C), cwin), kTightTol) << "window after n=" << n;
+  }
+}
+
+// ---- conba scan ---------------------------------------------------------------------------
+
+struct ConbaCase {
+  const char* name;
+  bool scaling, delay, control;
+  int64_t ring, d_state;
+};
+
+TEST_F(CudaVsCpu, ConbaScanEveryFeatureCombination) {
+  const ConbaCase cases[] = {
+      {"all", true, true, true, 3, 16},        {"off", false, false, false, 1, 16},
+      {"scaling", true, false, false, 1, 16},  {"delay", false, true, false, 2, 16},
+      {"control", false, false, true, 1, 16},  {"all_wide_state", true, true, true, 2, 40},
+      {"tiny_state", true, true, true, 4, 1},
+  };
+  const int64_t D = 48;
+  for (const ConbaCase& c : cases) {
+    const int64_t N = c.d_state, slots = c.ring + 1;
+    // Per-channel parameters, as the model derives them at load.
+    std::vector<float> a_par = rnd(D * N, 51, 0.0f, 2.0f);
+    for (float& v : a_par) v = -std::exp(v);
+    const std::vector<float> dt_bias = rnd(D, 52, -3, 0), d_skip = rnd(D, 53),
+                             scale_bias = rnd(D, 54), rho = rnd(D, 55, 0.0f, 0.5f),
+                             w_ref = rnd(D, 56, 0.5f, 1.5f), lambda = rnd(D, 57, 0.5f, 0.99f),
+                             eta = rnd(D, 58, 0.0f, 0.1f);
+    std::vector<float> c_ring = rnd(slots * D * N, 59), c_gain = rnd(D, 60, 0.0f, 0.2f);
+    float* g_ring = dev(c_ring);
+    float* g_gain = dev(c_gain);
+    const float* g_a = dev(a_par);
+    const float *g_dt_bias = dev(dt_bias), *g_d_skip = dev(d_skip), *g_scale_bias = dev(scale_bias),
+                *g_rho = dev(rho), *g_w_ref = dev(w_ref), *g_lambda = dev(lambda), *g_eta = dev(eta);
+    int64_t head = 1 % slots;
+    uint32_t seed = 100;
+    for (int64_t n : {5, 1, 1, 3}) {
+      const int64_t z_stride = 2 * D;
+      const std::vector<float> u = rnd(n * D, ++seed), dt_raw = rnd(n * D, ++seed),
+                               B = rnd(n * N, ++seed), C = rnd(n * N, ++seed),
+                               scale_raw = rnd(n * D, ++seed), uz = rnd(n * z_stride, ++seed);
+      ConbaScanArgs a;
+      a.n_tokens = n;
+      a.d_inner = D;
+      a.d_state = N;
+      a.ring = c.ring;
+      a.z_stride = z_stride;
+      a.head = head;
+      std::vector<float> c_err(static_cast<size_t>(n * D)), c_norm(static_cast<size_t>(n)),
+          c_out(static_cast<size_t>(n * D));
+      a.u = u.data();
+      a.dt_raw = dt_raw.data();
+      a.B = B.data();
+      a.C = C.data();
+      a.scale_raw = c.scaling ? scale_raw.data() : nullptr;
+      a.z = uz.data() + D;
+      a.dt_bias = dt_bias.data();
+      a.a = a_par.data();
+      a.d_skip = d_skip.data();
+      a.scale_bias = c.scaling ? scale_bias.data() : nullptr;
+      a.rho = c.delay ? rho.data() : nullptr;
+      a.w_ref = c.control ? w_ref.data() : nullptr;
+      a.lambda = c.control ? lambda.data() : nullptr;
+      a.eta = c.control ? eta.data() : nullptr;
+      a.h_ring = c_ring.data();
+      a.gain = c.control ? c_gain.data() : nullptr;
+      a.err = c.control ? c_err.data() : nullptr;
+      a.err_norm = c.control ? c_norm.data() : nullptr;
+      a.out = c_out.data();
+      cpu_->conba_scan(cx_, a);
+
+      float* g_out = dev_zeros(n * D);
+      float* g_err = dev_zeros(n * D);
+      float* g_norm = dev_zeros(n);
+      a.u = dev(u);
+      a.dt_raw = dev(dt_raw);
+      a.B = dev(B);
+      a.C = dev(C);
+      a.scale_raw = c.scaling ? dev(scale_raw) : nullptr;
+      a.z = dev(uz) + D;
+      a.dt_bias = g_dt_bias;
+      a.a = g_a;
+      a.d_skip = g_d_skip;
+      a.scale_bias = c.scaling ? g_scale_bias : nullptr;
+      a.rho = c.delay ? g_rho : nullptr;
+      a.w_ref = c.control ? g_w_ref : nullptr;
+      a.lambda = c.control ? g_lambda : nullptr;
+      a.eta = c.control ? g_eta : nullptr;
+      a.h_ring = g_ring;
+      a.gain = c.control ? g_gain : nullptr;
+      a.err = c.control ? g_err : nullptr;
+      a.err_norm = c.control ? g_norm : nullptr;
+      a.out = g_out;
+      gpu_->conba_scan(gx_, a);
+
+      const std::string at = std::string(c.name) + " n=" + std::to_string(n);
+      EXPECT_LT(nmse(host(g_out, n * D), c_out), kTol) << at;
+      EXPECT_LT(nmse(host(g_ring, slots * D * N), c_ring), kTol) << at;
+      if (c.control) {
+        EXPECT_LT(nmse(host(g_gain, D), c_gain), kTol) << at;
+        EXPECT_LT(nmse(host(g_norm, n), c_norm), kTol) << at;
+      }
+      head = (head + n) % slots;  // the caller commits the chunk
+    }
+  }
+}
+
+// ---- MoE ------------------------------------------------------------------------------------
+
+TEST_F(CudaVsCpu, MoeRouteTiesLowerIndexWins) {
+  const int64_t n = 6, E = 8;
+  std::vector<float> logits = rnd(n * E, 71);
+  for (int64_t e = 0; e < E; ++e) logits[size_t(0 * E + e)] = 0.5f;  // all tied
+  logits[size_t(1 * E + 2)] = logits[size_t(1 * E + 6)] = 3.0f;     // a tied pair on top
+  logits[size_t(2 * E + 7)] = 2.0f;
+  logits[size_t(2 * E + 1)] = 2.0f;
+  logits[size_t(2 * E + 4)] = 2.0f;  // three tied for two places
+  const float* g_logits = dev(logits);
+  for (int64_t k : {1, 2, 3, 8}) {
+    std::vector<int32_t> c_ids(size_t(n * k)), g_ids(size_t(n * k), -1);
+    std::vector<float> c_w(size_t(n * k)), g_w(size_t(n * k));
+    cpu_->moe_route(cx_, logits.data(), n, E, k, c_ids.data(), c_w.data());
+    // ids and weights are host memory, as the model code passes them.
+    gpu_->moe_route(gx_, g_logits, n, E, k, g_ids.data(), g_w.data());
+    EXPECT_EQ(g_ids, c_ids) << "k=" << k;
+    EXPECT_LT(nmse(g_w, c_w), kTol) << "k=" << k;
+  }
+}
+
+TEST_F(CudaVsCpu, GatherAndScatterAddRowsWithRepeats) {
+  const int64_t d = 300, src_rows = 20;
+  for (int64_t count : {1, 7, 600}) {
+    std::vector<int32_t> rows(static_cast<size_t>(count));
+    std::vector<float> scale = rnd(count, 81);
+    for (int64_t i = 0; i < count; ++i) rows[size_t(i)] = int32_t((i * 7 + 3) % src_rows);
+    const std::vector<float> src = rnd(src_rows * d, 82);
+    std::vector<float> gathered(static_cast<size_t>(count * d));
+    cpu_->gather_rows(cx_, src.data(), d, rows.data(), count, gathered.data());
+    float* g_gathered = dev_zeros(count * d);
+    gpu_->gather_rows(gx_, dev(src), d, rows.data(), count, g_gathered);
+    EXPECT_LT(nmse(host(g_gathered, count * d), gathered), kTightTol) << "gather " << count;
+
+    const std::vector<float> contrib = rnd(count * d, 83);
+    std::vector<float> acc = rnd(src_rows * d, 84);
+    float* g_acc = dev(acc);
+    cpu_->scatter_add_rows(cx_, contrib.data(), d, rows.data(), scale.data(), count, acc.data());
+    gpu_->scatter_add_rows(gx_, dev(contrib), d, rows.data(), scale.data(), count, g_acc);
+    EXPECT_LT(nmse(host(g_acc, src_rows * d), acc), kTol) << "scatter " << count;
+  }
+}
+
+// ---- errors ---------------------------------------------------------------------------------
+
+TEST_F(CudaVsCpu, BadArgumentsThrowInsteadOfCrashing) {
+  Weight w = weight(DType::F32, 4, 32, 91);
+  MatrixRef bad = w.gpu;
+  bad.dtype = DType::Q8_0;  // row_bytes no longer match
+  float* y = dev_zeros(8);
+  const std::vector<float> x(64, 1.0f);
+  EXPECT_THROW(gpu_->matmul(gx_, bad, dev(x), 2, y), Error);
+  const int32_t tok = 4;  // rows 0..3 only
+  EXPECT_THROW(gpu_->embed(gx_, w.gpu, &tok, 1, y), Error);
+  AttentionArgs a;
+  a.n_tokens = 1;
+  a.n_heads = 1;
+  a.n_kv_heads = 1;
+  a.head_dim = 1024;  // beyond the kernel's limit
+  EXPECT_THROW(gpu_->attention(gx_, a), Error);
+  // Arrays the interface keeps in host memory, passed as device memory: an
+  // error, not a crash when the host would read them.
+  const std::vector<int32_t> rows = {0, 1};
+  const int32_t* dev_rows = dev(rows);
+  EXPECT_THROW(gpu_->gather_rows(gx_, y, 2, dev_rows, 2, y), Error);
+  const std::vector<float> logits = {1.0f, 2.0f};
+  EXPECT_THROW(gpu_->moe_route(gx_, dev(logits), 1, 2, 1, reinterpret_cast<int32_t*>(y), y + 4),
+               Error);
+}
+
+TEST(CudaBackend, AvailabilityAndCreationErrors) {
+  EXPECT_FALSE(cuda_backend_available(-1));
+  try {
+    create_cuda_backend(-1);
+    FAIL() << "device -1 was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status(), Status::Backend) << e.what();
+    EXPECT_NE(std::string(e.what()).find("cuda"), std::string::npos) << e.what();
+  }
+  if (cuda_backend_available(0)) {
+    std::unique_ptr<Backend> be = create_cuda_backend(0);
+    EXPECT_EQ(be->device(), Device::Cuda);
+    EXPECT_NE(std::string(be->name()).find("cuda:0"), std::string::npos) << be->name();
+  } else {
+    // No usable GPU: creating one is an error with CUDA's reason, never a crash.
+    try {
+      create_cuda_backend(0);
+      FAIL() << "created a CUDA backend where none is available";
+    } catch (const Error& e) {
+      EXPECT_TRUE(e.status() == Status::Backend || e.status() == Status::Unsupported) << e.what();
+      std::printf("no CUDA backend here: %s\n", e.what());
+    }
+  }
+}
+
+}  // namespace
+}  // namespace mixcon
+
+#else  // !MIXCON_HAVE_CUDA
+
+TEST(CudaBackend, NotBuilt) { GTEST_SKIP() << "built without CUDA (MIXCON_CUDA=OFF)"; }
+
+#endif

@@ -1,0 +1,219 @@
+// Every CPU kernel path this machine has (portable, AVX2/FMA, AVX-512),
+// forced one at a time: its matrix products agree with a float64 reference
+// for every weight dtype, give the same bits for 1 and 2 threads, and the
+// whole engine still meets the golden vectors (MODEL.md §5's 1e-4) by
+// decode and by prefill.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/format/dtype.h"
+#include "core/format/model_file.h"
+#include "core/model/model.h"
+#include "core/session/session.h"
+#include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/cpu_kernels.h"
+
+namespace mixcon {
+namespace {
+
+using cpu::KernelPath;
+
+const KernelPath kPaths[] = {KernelPath::Portable, KernelPath::Avx2, KernelPath::Avx512};
+const DType kDtypes[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0};
+
+// Pins the kernel path for one scope.
+class ForcedPath {
+ public:
+  explicit ForcedPath(KernelPath p) : ok_(cpu::force_kernel_path(p)) {}
+  ~ForcedPath() { cpu::clear_forced_kernel_path(); }
+  bool ok() const { return ok_; }
+
+ private:
+  bool ok_;
+};
+
+std::vector<float> rnd(int64_t n, uint32_t seed) {
+  std::mt19937 g(seed);
+  std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) x = d(g);
+  return v;
+}
+
+struct Stored {
+  MatrixRef ref;
+  std::vector<uint8_t> bytes;
+  std::vector<float> values;
+};
+
+Stored make_matrix(DType t, int64_t rows, int64_t cols, uint32_t seed) {
+  Stored s;
+  const std::vector<float> src = rnd(rows * cols, seed);
+  const int64_t rb = dtype_row_bytes(t, cols);
+  s.bytes.resize(size_t(rows * rb));
+  s.values.resize(size_t(rows * cols));
+  for (int64_t r = 0; r < rows; ++r) {
+    quantize_row(t, &src[size_t(r * cols)], &s.bytes[size_t(r * rb)], cols);
+    dequantize_row(t, &s.bytes[size_t(r * rb)], &s.values[size_t(r * cols)], cols);
+  }
+  s.ref = MatrixRef{t, rows, cols, rb, s.bytes.data()};
+  return s;
+}
+
+// y[n, rows] through the backend-facing entry point (n == 1: decode).
+std::vector<float> product(const Stored& m, const std::vector<float>& x, int64_t n, int threads) {
+  const int64_t per_thread = cpu::kMatmulScratchRows * m.ref.cols;
+  std::vector<float> scratch(size_t(per_thread * threads));
+  ExecContext cx;
+  cx.n_threads = threads;
+  cx.scratch = scratch.data();
+  cx.scratch_floats_per_thread = per_thread;
+  std::vector<float> y(size_t(n * m.ref.rows));
+  cpu::matmul(m.ref, x.data(), n, y.data(), cx);
+  return y;
+}
+
+TEST(KernelPaths, PortableAlwaysAvailableAndBestIsSupported) {
+  EXPECT_TRUE(cpu::cpu_supports(KernelPath::Portable));
+  EXPECT_TRUE(cpu::cpu_supports(cpu::best_kernel_path()));
+  for (KernelPath p : kPaths) {
+    ForcedPath f(p);
+    EXPECT_EQ(f.ok(), cpu::cpu_supports(p)) << cpu::kernel_path_name(p);
+    if (f.ok()) EXPECT_EQ(cpu::kernel_path(), p);
+  }
+}
+
+TEST(KernelPaths, MatmulEveryPathEveryDtypeMatchesPortable) {
+  for (DType t : kDtypes) {
+    for (int64_t cols : {32, 64, 96, 1024}) {
+      for (int64_t rows : {1, 5, 16, 67}) {
+        Stored m = make_matrix(t, rows, cols, uint32_t(rows * 131 + cols));
+        for (int64_t n : {1, 3, 4, 9}) {
+          const std::vector<float> x = rnd(n * cols, uint32_t(n * 7 + cols));
+          std::vector<double> ref(size_t(n * rows)), mag(size_t(n * rows));
+          for (int64_t i = 0; i < n; ++i)
+            for (int64_t r = 0; r < rows; ++r)
+              for (int64_t k = 0; k < cols; ++k) {
+                const double p = double(m.values[size_t(r * cols + k)]) * x[size_t(i * cols + k)];
+                ref[size_t(i * rows + r)] += p;
+                mag[size_t(i * rows + r)] += std::fabs(p);
+              }
+          for (KernelPath p : kPaths) {
+            ForcedPath f(p);
+            if (!f.ok()) continue;
+            const std::vector<float> y = product(m, x, n, 1);
+            for (size_t j = 0; j < y.size(); ++j)
+              ASSERT_NEAR(y[j], ref[j], 1e-6 * mag[j] + 1e-30)
+                  << cpu::kernel_path_name(p) << " " << dtype_name(t) << " rows=" << rows
+                  << " cols=" << cols << " n=" << n << " j=" << j;
+          }
+        }
+      }
+    }
+  }
+}
+
+// Within one path: 2 threads == 1 thread bit for bit, by decode and by
+// prefill; and decode of token i agrees with prefill row i (the two may sum
+// in different orders: a few ulps of the sum of magnitudes).
+TEST(KernelPaths, ThreadsDoNotMatterAndDecodeMatchesPrefill) {
+  for (KernelPath p : kPaths) {
+    ForcedPath f(p);
+    if (!f.ok()) continue;
+    for (DType t : kDtypes) {
+      const int64_t rows = 203, cols = 256, n = 11;
+      Stored m = make_matrix(t, rows, cols, 5);
+      const std::vector<float> x = rnd(n * cols, 6);
+      const std::vector<float> prefill1 = product(m, x, n, 1);
+      const std::vector<float> prefill2 = product(m, x, n, 2);
+      ASSERT_EQ(0, std::memcmp(prefill1.data(), prefill2.data(), prefill1.size() * 4))
+          << cpu::kernel_path_name(p) << " " << dtype_name(t) << ": prefill 1 vs 2 threads";
+      for (int64_t i = 0; i < n; ++i) {
+        const std::vector<float> xi(x.begin() + i * cols, x.begin() + (i + 1) * cols);
+        const std::vector<float> d1 = product(m, xi, 1, 1);
+        const std::vector<float> d2 = product(m, xi, 1, 2);
+        ASSERT_EQ(0, std::memcmp(d1.data(), d2.data(), d1.size() * 4))
+            << cpu::kernel_path_name(p) << " " << dtype_name(t) << ": decode 1 vs 2 threads";
+        for (int64_t r = 0; r < rows; ++r) {
+          double mag = 0;
+          for (int64_t k = 0; k < cols; ++k)
+            mag += std::fabs(double(m.values[size_t(r * cols + k)]) * xi[size_t(k)]);
+          ASSERT_NEAR(d1[size_t(r)], prefill1[size_t(i * rows + r)], 1e-6 * mag)
+              << cpu::kernel_path_name(p) << " " << dtype_name(t) << ": decode vs prefill";
+        }
+      }
+    }
+  }
+}
+
+// ---- the whole engine against the golden vectors, per path ----------------------
+
+const std::string kGoldenDir = std::string(MIXCON_TEST_DATA_DIR) + "/golden";
+
+bool read_file(const std::string& path, std::vector<uint8_t>* out) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return false;
+  out->assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  return true;
+}
+
+void check_rows(const float* got, const std::vector<float>& want, int64_t rows, int64_t V,
+                const std::string& what) {
+  for (int64_t i = 0; i < rows; ++i) {
+    double mx = 0, diff = 0;
+    for (int64_t j = 0; j < V; ++j) {
+      mx = std::max(mx, std::fabs(double(want[size_t(i * V + j)])));
+      diff = std::max(diff, std::fabs(double(got[i * V + j]) - double(want[size_t(i * V + j)])));
+    }
+    ASSERT_LE(diff, 1e-4 * mx) << what << " row " << i;
+  }
+}
+
+TEST(KernelPaths, GoldenVectorsOnEveryPath) {
+  std::vector<uint8_t> bytes;
+  ASSERT_TRUE(read_file(kGoldenDir + "/manifest.json", &bytes)) << "golden manifest missing";
+  const nlohmann::json j = nlohmann::json::parse(bytes.begin(), bytes.end());
+  const std::vector<int32_t> tokens = j.at("tokens").get<std::vector<int32_t>>();
+  const int64_t T = int64_t(tokens.size());
+  for (KernelPath p : kPaths) {
+    ForcedPath f(p);
+    if (!f.ok()) continue;
+    for (const auto& v : j.at("variants")) {
+      const std::string name = std::string(cpu::kernel_path_name(p)) + " " + v.at("name").get<std::string>();
+      ModelOptions mo;
+      mo.n_threads = 2;
+      auto model = Model::create(
+          ModelFile::open(kGoldenDir + "/" + v.at("file").get<std::string>(), ReadOptions{}), mo);
+      const int64_t V = model->config().vocab_size;
+      std::vector<uint8_t> raw;
+      ASSERT_TRUE(read_file(kGoldenDir + "/" + v.at("logits").get<std::string>(), &raw));
+      ASSERT_EQ(int64_t(raw.size()), T * V * 4);
+      std::vector<float> want(size_t(T * V));
+      std::memcpy(want.data(), raw.data(), raw.size());
+
+      Session decode(model, {});
+      std::vector<float> by_decode(size_t(T * V));
+      for (int64_t i = 0; i < T; ++i) {
+        decode.feed(&tokens[size_t(i)], 1);
+        std::memcpy(&by_decode[size_t(i * V)], decode.logits(), size_t(V) * 4);
+      }
+      check_rows(by_decode.data(), want, T, V, name + " decode");
+      Session prefill(model, {});
+      std::vector<float> by_prefill(size_t(T * V));
+      prefill.feed(tokens.data(), T, nullptr, by_prefill.data());
+      check_rows(by_prefill.data(), want, T, V, name + " prefill");
+    }
+  }
+}
+
+}  // namespace
+}  // namespace mixcon
