@@ -3,12 +3,12 @@
 // single pass over the cached keys in blocks with a running maximum (online
 // softmax): one read of the keys and values, and no scratch that grows with
 // the context.
-#include <omp.h>
 
 #include <cmath>
 #include <limits>
 
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/thread_pool.h"
 #include "kernels/cpu/vec_math.h"
 
 namespace mixcon {
@@ -61,16 +61,14 @@ void attention(const AttentionArgs& a, const ExecContext& cx) {
   const DotFn dot = dot_best(DType::F32);
   const int64_t items = a.n_tokens * a.n_heads;
   const int64_t work = items * (a.pos0 + a.n_tokens) * hd * 2;
-#pragma omp parallel num_threads(threads_for(work, cx.n_threads))
-  {
-    float* acc = cx.scratch + static_cast<int64_t>(omp_get_thread_num()) * cx.scratch_floats_per_thread;
-#pragma omp for schedule(static)
-    for (int64_t it = 0; it < items; ++it) {
+  parallel_for(threads_for(work, cx.n_threads), items, [&](int64_t begin, int64_t end, int t) {
+    float* acc = cx.scratch + static_cast<int64_t>(t) * cx.scratch_floats_per_thread;
+    for (int64_t it = begin; it < end; ++it) {
       const int64_t i = it / a.n_heads, h = it % a.n_heads;
       attend_one(a, dot, scale, a.q + i * a.q_stride + h * hd, (h / group) * hd, a.pos0 + i + 1,
                  acc, a.out + i * a.out_stride + h * hd);
     }
-  }
+  });
 }
 
 }  // namespace cpu

@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/thread_pool.h"
 #include "kernels/cpu/vec_math.h"
 
 namespace mixcon {
@@ -67,28 +68,31 @@ void conba_scan(const ConbaScanArgs& a, int n_threads) {
   const int64_t n = a.n_tokens, D = a.d_inner, N = a.d_state;
   const bool control = a.w_ref != nullptr;
 
-#pragma omp parallel for num_threads(threads_for(n * D * N * 8, n_threads)) schedule(static)
-  for (int64_t i = 0; i < D; ++i) scan_channel(a, i);
+  parallel_for(threads_for(n * D * N * 8, n_threads), D, [&](int64_t begin, int64_t end, int) {
+    for (int64_t i = begin; i < end; ++i) scan_channel(a, i);
+  });
   if (!control) return;
 
-#pragma omp parallel for num_threads(threads_for(n * D, n_threads)) schedule(static)
-  for (int64_t t = 0; t < n; ++t) {
-    double ss = 0.0;
-    for (int64_t i = 0; i < D; ++i) ss += static_cast<double>(a.err[t * D + i]) * a.err[t * D + i];
-    a.err_norm[t] = static_cast<float>(std::sqrt(ss / static_cast<double>(D)));
-  }
-
-#pragma omp parallel for num_threads(threads_for(n * D * 4, n_threads)) schedule(static)
-  for (int64_t i = 0; i < D; ++i) {
-    float k = a.gain[i];
-    const float lambda = a.lambda[i], eta = a.eta[i];
-    for (int64_t t = 0; t < n; ++t) {
-      k = lambda * k + eta * a.err_norm[t];
-      const float yhat = a.out[t * D + i] + k * a.err[t * D + i];
-      a.out[t * D + i] = yhat * siluf(a.z[t * a.z_stride + i]);
+  parallel_for(threads_for(n * D, n_threads), n, [&](int64_t begin, int64_t end, int) {
+    for (int64_t t = begin; t < end; ++t) {
+      double ss = 0.0;
+      for (int64_t i = 0; i < D; ++i) ss += static_cast<double>(a.err[t * D + i]) * a.err[t * D + i];
+      a.err_norm[t] = static_cast<float>(std::sqrt(ss / static_cast<double>(D)));
     }
-    a.gain[i] = k;
-  }
+  });
+
+  parallel_for(threads_for(n * D * 4, n_threads), D, [&](int64_t begin, int64_t end, int) {
+    for (int64_t i = begin; i < end; ++i) {
+      float k = a.gain[i];
+      const float lambda = a.lambda[i], eta = a.eta[i];
+      for (int64_t t = 0; t < n; ++t) {
+        k = lambda * k + eta * a.err_norm[t];
+        const float yhat = a.out[t * D + i] + k * a.err[t * D + i];
+        a.out[t * D + i] = yhat * siluf(a.z[t * a.z_stride + i]);
+      }
+      a.gain[i] = k;
+    }
+  });
 }
 
 }  // namespace cpu

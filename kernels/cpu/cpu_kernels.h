@@ -3,8 +3,9 @@
 // moe.cpp, embedding.cpp), callable directly so each can be tested against
 // the plain reference loop it replaces (tests/kernels_cpu_test.cpp).
 //
-// Threading: OpenMP over output rows/channels only; a reduction is never split
-// across threads, so every result is bitwise independent of `n_threads`.
+// Threading: the persistent worker team of thread_pool.h, over output
+// rows/channels only; a reduction is never split across threads, so every
+// result is bitwise independent of `n_threads`.
 #pragma once
 
 #include <cstdint>

@@ -7,14 +7,13 @@
 // a scalar tail, reduced in a fixed order). Conversions are exact (q8_0:
 // d·q fits a float), so a row read as stored and the same row dequantized
 // to float32 give the same dot bitwise.
-#include <omp.h>
-
 #include <cmath>
 #include <cstring>
 
 #include "core/common/status.h"
 #include "kernels/cpu/convert.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/thread_pool.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/matmul_avx512.h"
 
@@ -224,38 +223,44 @@ MIXCON_AVX2 void rows_by_tokens(const TileF32& w, int64_t r0, const float* x, in
   for (; t < n_tok; ++t) tile_avx2<R, 1>(w, r0, x + t * n, n, n, y + t * rows, rows);
 }
 
-__attribute__((target("avx2,fma,f16c"))) void matmul_avx2(const MatrixRef& m, const float* x,
-                                                           int64_t n_tok, float* y,
-                                                           const ExecContext& cx) {
+// Row blocks [b0, b1) against every token; `buf` is this share's scratch.
+__attribute__((target("avx2,fma,f16c"))) void matmul_avx2_blocks(const MatrixRef& m,
+                                                                  const float* x, int64_t n_tok,
+                                                                  float* y, int64_t b0, int64_t b1,
+                                                                  float* buf) {
   const uint8_t* base = static_cast<const uint8_t*>(m.data);
   const int64_t rows = m.rows, cols = m.cols, rb = m.row_bytes;
-  const int64_t blocks = (rows + kMatmulRows - 1) / kMatmulRows;
   const bool f32 = m.dtype == DType::F32;
-#pragma omp parallel num_threads(threads_for(rows * cols * n_tok, cx.n_threads))
-  {
-    float* buf = cx.scratch + static_cast<int64_t>(omp_get_thread_num()) * cx.scratch_floats_per_thread;
-#pragma omp for schedule(static)
-    for (int64_t b = 0; b < blocks; ++b) {
-      const int64_t r0 = b * kMatmulRows;
-      const int64_t nr = rows - r0 < kMatmulRows ? rows - r0 : kMatmulRows;
-      // Weights as float32 rows: in place, or dequantized once (exactly)
-      // into this thread's scratch and reused by every token.
-      TileF32 w{base, rb};
-      int64_t first = r0;
-      if (!f32) {
-        for (int64_t r = 0; r < nr; ++r) row_to_f32(m.dtype, base + (r0 + r) * rb, buf + r * cols, cols);
-        w = TileF32{reinterpret_cast<const uint8_t*>(buf), cols * static_cast<int64_t>(sizeof(float))};
-        first = 0;
-      }
-      // The tile writes y[.. + first + r]; shift y so that lands on r0 + r.
-      float* yb = y + (r0 - first);
-      if (nr == kMatmulRows) {
-        rows_by_tokens<kMatmulRows>(w, first, x, n_tok, cols, yb, rows);
-      } else {
-        for (int64_t r = 0; r < nr; ++r) rows_by_tokens<1>(w, first + r, x, n_tok, cols, yb, rows);
-      }
+  for (int64_t b = b0; b < b1; ++b) {
+    const int64_t r0 = b * kMatmulRows;
+    const int64_t nr = rows - r0 < kMatmulRows ? rows - r0 : kMatmulRows;
+    // Weights as float32 rows: in place, or dequantized once (exactly)
+    // into this thread's scratch and reused by every token.
+    TileF32 w{base, rb};
+    int64_t first = r0;
+    if (!f32) {
+      for (int64_t r = 0; r < nr; ++r) row_to_f32(m.dtype, base + (r0 + r) * rb, buf + r * cols, cols);
+      w = TileF32{reinterpret_cast<const uint8_t*>(buf), cols * static_cast<int64_t>(sizeof(float))};
+      first = 0;
+    }
+    // The tile writes y[.. + first + r]; shift y so that lands on r0 + r.
+    float* yb = y + (r0 - first);
+    if (nr == kMatmulRows) {
+      rows_by_tokens<kMatmulRows>(w, first, x, n_tok, cols, yb, rows);
+    } else {
+      for (int64_t r = 0; r < nr; ++r) rows_by_tokens<1>(w, first + r, x, n_tok, cols, yb, rows);
     }
   }
+}
+
+void matmul_avx2(const MatrixRef& m, const float* x, int64_t n_tok, float* y,
+                 const ExecContext& cx) {
+  const int64_t blocks = (m.rows + kMatmulRows - 1) / kMatmulRows;
+  parallel_for(threads_for(m.rows * m.cols * n_tok, cx.n_threads), blocks,
+               [&](int64_t b0, int64_t b1, int t) {
+                 matmul_avx2_blocks(m, x, n_tok, y, b0, b1,
+                                    cx.scratch + int64_t(t) * cx.scratch_floats_per_thread);
+               });
 }
 
 // F16C conversion of one f16 row (exact, like f16_bits_to_f32).
@@ -366,8 +371,9 @@ void matvec(const MatrixRef& w, const float* x, float* y, int n_threads) {
   const DotFn dot = dot_best(w.dtype);
   const uint8_t* base = static_cast<const uint8_t*>(w.data);
   const int64_t rows = w.rows, cols = w.cols, rb = w.row_bytes;
-#pragma omp parallel for num_threads(threads_for(rows * cols, n_threads)) schedule(static)
-  for (int64_t r = 0; r < rows; ++r) y[r] = dot(base + r * rb, x, cols);
+  parallel_for(threads_for(rows * cols, n_threads), rows, [&](int64_t begin, int64_t end, int) {
+    for (int64_t r = begin; r < end; ++r) y[r] = dot(base + r * rb, x, cols);
+  });
 }
 
 void matmul(const MatrixRef& w, const float* x, int64_t n, float* y, const ExecContext& cx) {
@@ -390,11 +396,10 @@ void matmul(const MatrixRef& w, const float* x, int64_t n, float* y, const ExecC
   const uint8_t* base = static_cast<const uint8_t*>(w.data);
   const int64_t rows = w.rows, cols = w.cols, rb = w.row_bytes;
   const DType dt = w.dtype;
-#pragma omp parallel num_threads(threads_for(rows * cols * n, cx.n_threads))
-  {
-    float* buf = cx.scratch + static_cast<int64_t>(omp_get_thread_num()) * cx.scratch_floats_per_thread;
-#pragma omp for schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
+  parallel_for(threads_for(rows * cols * n, cx.n_threads), rows,
+               [&](int64_t r0, int64_t r1, int share) {
+    float* buf = cx.scratch + static_cast<int64_t>(share) * cx.scratch_floats_per_thread;
+    for (int64_t r = r0; r < r1; ++r) {
       const float* wr;
       if (dt == DType::F32) {
         wr = reinterpret_cast<const float*>(base + r * rb);
@@ -404,7 +409,7 @@ void matmul(const MatrixRef& w, const float* x, int64_t n, float* y, const ExecC
       }
       for (int64_t t = 0; t < n; ++t) y[t * rows + r] = dot(wr, x + t * cols, cols);
     }
-  }
+  });
 }
 
 }  // namespace cpu

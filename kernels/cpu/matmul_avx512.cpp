@@ -22,12 +22,11 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 
-#include <omp.h>
-
 #include <algorithm>
 
 #include "kernels/cpu/convert.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/thread_pool.h"
 #include "core/common/status.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -245,12 +244,11 @@ void matvec_avx512(const MatrixRef& w, const float* x, float* y, int n_threads) 
     matvec_rows_avx512(w, x, y, 0, w.rows);
     return;
   }
-#pragma omp parallel num_threads(nt)
-  {
+  parallel(nt, [&](int t, int parts) {
     int64_t r0, r1;
-    thread_rows(w.rows, omp_get_thread_num(), omp_get_num_threads(), &r0, &r1);
+    thread_rows(w.rows, t, parts, &r0, &r1);
     if (r0 < r1) matvec_rows_avx512(w, x, y, r0, r1);
-  }
+  });
 }
 
 void matmul_avx512(const MatrixRef& w, const float* x, int64_t n, float* y,
@@ -260,14 +258,12 @@ void matmul_avx512(const MatrixRef& w, const float* x, int64_t n, float* y,
     matmul_rows_avx512(w, x, n, y, 0, w.rows, cx.scratch);
     return;
   }
-#pragma omp parallel num_threads(nt)
-  {
-    const int t = omp_get_thread_num();
+  parallel(nt, [&](int t, int parts) {
     int64_t r0, r1;
-    thread_rows(w.rows, t, omp_get_num_threads(), &r0, &r1);
+    thread_rows(w.rows, t, parts, &r0, &r1);
     if (r0 < r1)
       matmul_rows_avx512(w, x, n, y, r0, r1, cx.scratch + int64_t(t) * cx.scratch_floats_per_thread);
-  }
+  });
 }
 
 #else

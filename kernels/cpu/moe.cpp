@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/thread_pool.h"
 
 namespace mixcon {
 namespace cpu {
@@ -46,12 +47,13 @@ void moe_route(const float* logits, int64_t n, int64_t n_experts, int64_t top_k,
 
 void gather_rows(const float* src, int64_t d, const int32_t* rows, int64_t count, float* dst,
                  int n_threads) {
-#pragma omp parallel for num_threads(threads_for(count * d, n_threads)) schedule(static)
-  for (int64_t i = 0; i < count; ++i) {
-    const float* s = src + static_cast<int64_t>(rows[i]) * d;
-    float* o = dst + i * d;
-    for (int64_t j = 0; j < d; ++j) o[j] = s[j];
-  }
+  parallel_for(threads_for(count * d, n_threads), count, [&](int64_t begin, int64_t end, int) {
+    for (int64_t i = begin; i < end; ++i) {
+      const float* s = src + static_cast<int64_t>(rows[i]) * d;
+      float* o = dst + i * d;
+      for (int64_t j = 0; j < d; ++j) o[j] = s[j];
+    }
+  });
 }
 
 void scatter_add_rows(const float* src, int64_t d, const int32_t* rows, const float* scale,
@@ -60,16 +62,17 @@ void scatter_add_rows(const float* src, int64_t d, const int32_t* rows, const fl
   // column then still sees its additions in order i = 0, 1, ...
   constexpr int64_t kBlock = 256;
   const int64_t n_blocks = (d + kBlock - 1) / kBlock;
-#pragma omp parallel for num_threads(threads_for(count * d, n_threads)) schedule(static)
-  for (int64_t b = 0; b < n_blocks; ++b) {
-    const int64_t j0 = b * kBlock, j1 = j0 + kBlock < d ? j0 + kBlock : d;
-    for (int64_t i = 0; i < count; ++i) {
-      float* o = dst + static_cast<int64_t>(rows[i]) * d;
-      const float* s = src + i * d;
-      const float c = scale[i];
-      for (int64_t j = j0; j < j1; ++j) o[j] += c * s[j];
+  parallel_for(threads_for(count * d, n_threads), n_blocks, [&](int64_t begin, int64_t end, int) {
+    for (int64_t b = begin; b < end; ++b) {
+      const int64_t j0 = b * kBlock, j1 = j0 + kBlock < d ? j0 + kBlock : d;
+      for (int64_t i = 0; i < count; ++i) {
+        float* o = dst + static_cast<int64_t>(rows[i]) * d;
+        const float* s = src + i * d;
+        const float c = scale[i];
+        for (int64_t j = j0; j < j1; ++j) o[j] += c * s[j];
+      }
     }
-  }
+  });
 }
 
 }  // namespace cpu

@@ -1,0 +1,89 @@
+// The CPU kernels' worker team: every share runs exactly once, concurrent and
+// nested callers fall back to running the shares themselves, errors come
+// back to the caller, and no thread is created per call.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "kernels/cpu/thread_pool.h"
+
+namespace mixcon {
+namespace cpu {
+namespace {
+
+TEST(ThreadPool, EveryIndexRunsExactlyOnce) {
+  for (int nt : {1, 2, 3, 8}) {
+    for (int64_t n : {0, 1, 2, 7, 1000}) {
+      std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+      parallel_for(nt, n, [&](int64_t b, int64_t e, int) {
+        for (int64_t i = b; i < e; ++i) hits[static_cast<size_t>(i)].fetch_add(1);
+      });
+      for (int64_t i = 0; i < n; ++i) EXPECT_EQ(hits[static_cast<size_t>(i)].load(), 1) << nt << " " << n;
+    }
+  }
+}
+
+TEST(ThreadPool, SharesAreContiguousAndOrderedByIndex) {
+  std::vector<int64_t> begin(4, -1), end(4, -1);
+  parallel_for(4, 10, [&](int64_t b, int64_t e, int t) {
+    begin[static_cast<size_t>(t)] = b;
+    end[static_cast<size_t>(t)] = e;
+  });
+  EXPECT_EQ(begin[0], 0);
+  for (size_t t = 1; t < 4; ++t) EXPECT_EQ(begin[t], end[t - 1]);
+  EXPECT_EQ(end[3], 10);
+}
+
+TEST(ThreadPool, ConcurrentCallersAllGetTheirWorkDone) {
+  std::vector<std::thread> callers;
+  std::atomic<int> wrong{0};
+  for (int c = 0; c < 4; ++c) {
+    callers.emplace_back([&, c] {
+      for (int rep = 0; rep < 200; ++rep) {
+        std::vector<int> out(64, 0);
+        parallel_for(2, 64, [&](int64_t b, int64_t e, int) {
+          for (int64_t i = b; i < e; ++i) out[static_cast<size_t>(i)] = c * 1000 + static_cast<int>(i);
+        });
+        for (int i = 0; i < 64; ++i)
+          if (out[static_cast<size_t>(i)] != c * 1000 + i) wrong.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+TEST(ThreadPool, NestedCallsRunSeriallyInsteadOfDeadlocking) {
+  std::atomic<int> total{0};
+  parallel(2, [&](int, int) {
+    parallel_for(2, 10, [&](int64_t b, int64_t e, int) { total.fetch_add(static_cast<int>(e - b)); });
+  });
+  EXPECT_EQ(total.load(), 20);
+}
+
+TEST(ThreadPool, AnExceptionInAnyShareReachesTheCallerAndTheTeamStillWorks) {
+  for (int thrower = 0; thrower < 2; ++thrower) {
+    EXPECT_THROW(parallel(2, [&](int t, int) {
+                   if (t == thrower) throw std::runtime_error("share failed");
+                 }),
+                 std::runtime_error);
+  }
+  std::atomic<int> ran{0};
+  parallel(2, [&](int, int) { ran.fetch_add(1); });
+  EXPECT_EQ(ran.load(), 2);
+}
+
+TEST(ThreadPool, NoThreadIsCreatedPerCall) {
+  parallel(3, [](int, int) {});
+  const int before = pool_threads();
+  EXPECT_GE(before, 2);
+  for (int i = 0; i < 1000; ++i) parallel(3, [](int, int) {});
+  EXPECT_EQ(pool_threads(), before);
+}
+
+}  // namespace
+}  // namespace cpu
+}  // namespace mixcon
