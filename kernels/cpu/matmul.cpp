@@ -210,7 +210,8 @@ MIXCON_AVX2 void tile_avx2(const L& w, int64_t r0, const float* x, int64_t x_str
     }
 }
 
-constexpr int64_t kMatmulRows = kMatmulScratchRows;
+constexpr int64_t kMatmulRows = 4;  // weight rows per AVX2 tile
+static_assert(kMatmulRows <= kMatmulScratchRows, "scratch rows per thread");
 constexpr int64_t kMatmulTokens = 3;
 
 // Rows r0..r0+R (float32, `rb` bytes apart) against every token.

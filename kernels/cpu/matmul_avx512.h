@@ -12,13 +12,13 @@ namespace cpu {
 
 // y[r] = w[r] · x for r in [r0, r1).
 void matvec_rows_avx512(const MatrixRef& w, const float* x, float* y, int64_t r0, int64_t r1);
-// y[t, r] = w[r] · x[t] for r in [r0, r1), every t < n; buf holds 4·w.cols
-// floats (the converted rows of a non-f32 matrix).
+// y[t, r] = w[r] · x[t] for r in [r0, r1), every t < n; buf holds
+// kAvx512ScratchRows·w.cols floats (the converted rows of a non-f32 matrix).
 void matmul_rows_avx512(const MatrixRef& w, const float* x, int64_t n, float* y, int64_t r0,
                         int64_t r1, float* buf);
 
 // Rows of scratch per thread that matmul_rows_avx512 needs (times w.cols floats).
-constexpr int64_t kAvx512ScratchRows = 4;
+constexpr int64_t kAvx512ScratchRows = 32;
 
 // Whole products split over threads by contiguous output rows (so any thread
 // count gives the same bits); cx.scratch holds kAvx512ScratchRows·w.cols
