@@ -230,8 +230,8 @@ int run_bench(const Options& o) {
   r.kernel_path = mixcon::cpu::cpu_kernel_path();
   r.gpu = mixcon::bench::gpu_name();
   r.llc_bytes = mixcon::bench::last_level_cache_bytes();
-  // Recorded because it decides 2-thread speed on a shared machine: libgomp's
-  // default spin-waiting collapses when another process holds a core.
+  // Recorded because it changes the bandwidth and FMA probes (OpenMP) and the
+  // parallel load; the kernels use their own worker team and ignore it.
   const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
   r.omp_wait_policy = wait_policy ? wait_policy : "";
 

@@ -233,7 +233,7 @@ TEST(KernelsCpu, AttentionMatchesReferenceWithGqa) {
   a.kv_stride = kvd;
   a.out = out1.data();
   a.out_stride = H * hd;
-  Scratch s1(1, hd), s2(2, hd);
+  Scratch s1(1, cpu::kAttentionQueryTile * hd), s2(2, cpu::kAttentionQueryTile * hd);
   cpu::attention(a, s1.cx);
   a.out = out2.data();
   cpu::attention(a, s2.cx);
@@ -257,6 +257,41 @@ TEST(KernelsCpu, AttentionMatchesReferenceWithGqa) {
         ASSERT_NEAR(out1[size_t(i * H * hd + h * hd + e)], ref, 2e-6);
       }
     }
+}
+
+// A chunk's queries walk the cache in tiles; every query must come out
+// bitwise as if it had been fed alone (decode), across tile and key-block
+// edges.
+TEST(KernelsCpu, AttentionChunkEqualsOneQueryAtATimeBitwise) {
+  const int64_t H = 4, G = 2, hd = 32, pos0 = 100, n = 2 * cpu::kAttentionQueryTile + 7,
+                kvd = G * hd;
+  std::vector<float> q = rnd(n * H * hd, 5, 2.0f), k = rnd((pos0 + n) * kvd, 6, 2.0f),
+                     v = rnd((pos0 + n) * kvd, 7);
+  std::vector<float> chunk(size_t(n * H * hd)), single(chunk.size());
+  AttentionArgs a;
+  a.n_tokens = n;
+  a.pos0 = pos0;
+  a.n_heads = H;
+  a.n_kv_heads = G;
+  a.head_dim = hd;
+  a.q = q.data();
+  a.q_stride = H * hd;
+  a.k_cache = k.data();
+  a.v_cache = v.data();
+  a.kv_stride = kvd;
+  a.out = chunk.data();
+  a.out_stride = H * hd;
+  Scratch s(2, cpu::kAttentionQueryTile * hd);
+  cpu::attention(a, s.cx);
+  for (int64_t i = 0; i < n; ++i) {
+    AttentionArgs one = a;
+    one.n_tokens = 1;
+    one.pos0 = pos0 + i;
+    one.q = q.data() + i * H * hd;
+    one.out = single.data() + i * H * hd;
+    cpu::attention(one, s.cx);
+  }
+  EXPECT_EQ(0, std::memcmp(chunk.data(), single.data(), chunk.size() * sizeof(float)));
 }
 
 // ---- conv and scan ---------------------------------------------------------------------

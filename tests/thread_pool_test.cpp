@@ -8,6 +8,9 @@
 #include <thread>
 #include <vector>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "kernels/cpu/thread_pool.h"
 
 namespace mixcon {
@@ -82,6 +85,24 @@ TEST(ThreadPool, NoThreadIsCreatedPerCall) {
   EXPECT_GE(before, 2);
   for (int i = 0; i < 1000; ++i) parallel(3, [](int, int) {});
   EXPECT_EQ(pool_threads(), before);
+}
+
+// A child of fork() has none of the parent's workers; it must still get its
+// work done (Python's multiprocessing forks processes that then decode).
+TEST(ThreadPool, AForkedChildRunsParallelWork) {
+  parallel(2, [](int, int) {});  // the parent's team exists
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    alarm(20);  // a hang becomes a failure, not a stuck test
+    std::atomic<int> ran{0};
+    for (int i = 0; i < 100; ++i) parallel(2, [&](int, int) { ran.fetch_add(1); });
+    _exit(ran.load() == 200 ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << "child killed by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 }  // namespace

@@ -5,8 +5,11 @@
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <new>
 #include <thread>
 #include <vector>
+
+#include <pthread.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -36,8 +39,12 @@ struct InShare {
 
 using Clock = std::chrono::steady_clock;
 
+void team_after_fork();
+
 class Team {
  public:
+  Team() { pthread_atfork(nullptr, nullptr, [] { team_after_fork(); }); }
+
   ~Team() {
     {
       std::lock_guard<std::mutex> g(sleep_mutex_);
@@ -45,8 +52,25 @@ class Team {
       generation_.fetch_add(1, std::memory_order_seq_cst);
     }
     wake_.notify_all();
-    for (std::thread& w : workers_)
-      if (w.joinable()) w.join();
+    for (std::thread* w : workers_) {
+      if (w->joinable()) w->join();
+      delete w;
+    }
+  }
+
+  // In the child of a fork() only the forking thread exists: forget the
+  // parent's workers (their std::thread objects are leaked on purpose; they
+  // name threads this process does not have) and start from scratch, so a
+  // child that decodes (Python's multiprocessing) does not wait for them.
+  void forget_workers_after_fork() {
+    workers_.clear();
+    new (&run_mutex_) std::mutex;
+    new (&sleep_mutex_) std::mutex;
+    new (&error_mutex_) std::mutex;
+    new (&wake_) std::condition_variable;
+    generation_.store(0);
+    pending_.store(0);
+    sleepers_.store(0);
   }
 
   void run(int nt, void (*call)(void*, int, int), void* body) {
@@ -106,10 +130,12 @@ class Team {
 
   // Under run_mutex_.
   void grow(int n) {
+    if (static_cast<int>(workers_.size()) >= n) return;
+    workers_.reserve(static_cast<size_t>(n));  // push_back below cannot throw
     while (static_cast<int>(workers_.size()) < n) {
       const int index = static_cast<int>(workers_.size()) + 1;
       const uint64_t now = generation_.load(std::memory_order_relaxed);
-      workers_.emplace_back([this, index, now] { loop(index, now); });
+      workers_.push_back(new std::thread([this, index, now] { loop(index, now); }));
     }
   }
 
@@ -151,7 +177,7 @@ class Team {
   }
 
   std::mutex run_mutex_;  // one region at a time; held by the caller throughout
-  std::vector<std::thread> workers_;
+  std::vector<std::thread*> workers_;
 
   // The current region, written before generation_ is bumped.
   void (*call_)(void*, int, int) = nullptr;
@@ -172,6 +198,8 @@ Team& team() {
   static Team t;
   return t;
 }
+
+void team_after_fork() { team().forget_workers_after_fork(); }
 
 }  // namespace
 
