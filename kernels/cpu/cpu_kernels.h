@@ -38,7 +38,7 @@ void row_to_f32(DType t, const void* row, float* out, int64_t n);
 void matvec(const MatrixRef& w, const float* x, float* y, int n_threads);
 // y[n, w.rows] = x[n, w.cols] · wᵀ (prefill); scratch holds kMatmulScratchRows·w.cols
 // floats per thread (a block of weight rows dequantized once for all tokens).
-constexpr int64_t kMatmulScratchRows = 32;
+constexpr int64_t kMatmulScratchRows = 4;
 void matmul(const MatrixRef& w, const float* x, int64_t n, float* y, const ExecContext& cx);
 
 // ---- norm.cpp ---------------------------------------------------------------

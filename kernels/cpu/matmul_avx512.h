@@ -18,7 +18,7 @@ void matmul_rows_avx512(const MatrixRef& w, const float* x, int64_t n, float* y,
                         int64_t r1, float* buf);
 
 // Rows of scratch per thread that matmul_rows_avx512 needs (times w.cols floats).
-constexpr int64_t kAvx512ScratchRows = 32;
+constexpr int64_t kAvx512ScratchRows = 4;
 
 // Whole products split over threads by contiguous output rows (so any thread
 // count gives the same bits); cx.scratch holds kAvx512ScratchRows·w.cols
