@@ -233,7 +233,7 @@ TEST(KernelsCpu, AttentionMatchesReferenceWithGqa) {
   a.kv_stride = kvd;
   a.out = out1.data();
   a.out_stride = H * hd;
-  Scratch s1(1, cpu::kAttentionQueryTile * hd), s2(2, cpu::kAttentionQueryTile * hd);
+  Scratch s1(1, (cpu::kAttentionQueryTile + cpu::kAttentionKeyBlock) * hd), s2(2, (cpu::kAttentionQueryTile + cpu::kAttentionKeyBlock) * hd);
   cpu::attention(a, s1.cx);
   a.out = out2.data();
   cpu::attention(a, s2.cx);
@@ -281,7 +281,7 @@ TEST(KernelsCpu, AttentionChunkEqualsOneQueryAtATimeBitwise) {
   a.kv_stride = kvd;
   a.out = chunk.data();
   a.out_stride = H * hd;
-  Scratch s(2, cpu::kAttentionQueryTile * hd);
+  Scratch s(2, (cpu::kAttentionQueryTile + cpu::kAttentionKeyBlock) * hd);
   cpu::attention(a, s.cx);
   for (int64_t i = 0; i < n; ++i) {
     AttentionArgs one = a;

@@ -53,7 +53,7 @@ class CpuBackend final : public Backend {
     // matmul: a block of dequantized weight rows; attention: one head's accumulator.
     // Rounded to a cache line so threads never share one.
     const int64_t rows = cpu::kMatmulScratchRows * max_cols;
-    const int64_t att = cpu::kAttentionQueryTile * head_dim;
+    const int64_t att = (cpu::kAttentionQueryTile + cpu::kAttentionKeyBlock) * head_dim;
     const int64_t n = rows > att ? rows : att;
     return (n + 15) / 16 * 16;
   }

@@ -51,9 +51,11 @@ void rope(float* x, int64_t n, int64_t row_stride, int64_t n_heads, int64_t head
           int64_t pos0, double theta, int n_threads);
 
 // ---- attention.cpp ------------------------------------------------------------
-// Queries are taken kAttentionQueryTile tokens of one head at a time;
-// scratch: kAttentionQueryTile·head_dim floats per thread.
+// Queries walk the cache kAttentionQueryTile at a time, keys in blocks of
+// kAttentionKeyBlock; scratch: (kAttentionQueryTile + kAttentionKeyBlock)·head_dim
+// floats per thread.
 constexpr int64_t kAttentionQueryTile = 16;
+constexpr int64_t kAttentionKeyBlock = 64;
 void attention(const AttentionArgs& a, const ExecContext& cx);
 
 // ---- conv.cpp -------------------------------------------------------------------
