@@ -2,12 +2,11 @@
 //
 // Decode (matrix-vector) reads each weight once from memory and converts it
 // in registers; it is bound by memory bandwidth, so the arithmetic only has to
-// keep up. Prefill (matrix-matrix) converts a block of 4 weight rows once
-// into f32 scratch (L1-resident) and multiplies it with every token of the
-// chunk in 4×4 register tiles, so each weight is read from memory once per
-// chunk and each converted value is used by every token. (Blocking the
-// tokens 64 at a time with 32 converted rows, to keep x in L2, measured no
-// faster here: the prefetchers stream x well.)
+// keep up. Prefill (matrix-matrix)
+// converts a block of 4 weight rows once into f32 scratch (L1-resident) and
+// multiplies it with every token of the chunk in 4×4 register tiles, so each
+// weight is read from memory once per chunk and each converted value is used
+// by every token.
 //
 // Numerics: every conversion is exact (f16/bf16 widen, q8_0's d·q fits a
 // float) and every dot accumulates in float32 in a fixed order that depends
@@ -125,21 +124,8 @@ MIXCON_AVX512_INLINE void gemm_tile(const float* const* wr, const float* x, int6
 #pragma GCC unroll 4
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
   const float* xt = x + t0 * cols;
-  // Full steps without masks (a mask per step costs GCC registers and it
-  // spills), then one masked step for a tail (zeros add nothing).
-  int64_t k = 0;
-  for (; k + 16 <= cols; k += 16) {
-    __m512 wv[R];
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) wv[r] = _mm512_loadu_ps(wr[r] + k);
-#pragma GCC unroll 4
-    for (int t = 0; t < T; ++t) {
-      const __m512 xv = _mm512_loadu_ps(xt + t * cols + k);
-#pragma GCC unroll 4
-      for (int r = 0; r < R; ++r) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
-    }
-  }
-  if (k < cols) {
+  // Full steps, then one masked step for a tail (zeros add nothing).
+  for (int64_t k = 0; k < cols; k += 16) {
     const __mmask16 m = tail_mask(cols - k);
     __m512 wv[R];
 #pragma GCC unroll 4
@@ -157,11 +143,10 @@ MIXCON_AVX512_INLINE void gemm_tile(const float* const* wr, const float* x, int6
     for (int r = 0; r < R; ++r) y[(t0 + t) * rows + r0 + r] = hsum(acc[r][t]);
 }
 
-// Tokens [t, n).
 template <int R>
-MIXCON_AVX512_INLINE void gemm_rows_tokens(const float* const* wr, const float* x, int64_t t,
-                                           int64_t n, int64_t cols, int64_t rows, int64_t r0,
-                                           float* y) {
+MIXCON_AVX512_INLINE void gemm_rows_all_tokens(const float* const* wr, const float* x, int64_t n,
+                                               int64_t cols, int64_t rows, int64_t r0, float* y) {
+  int64_t t = 0;
   for (; t + 4 <= n; t += 4) gemm_tile<R, 4>(wr, x, cols, t, rows, r0, y);
   switch (n - t) {
     case 3: gemm_tile<R, 3>(wr, x, cols, t, rows, r0, y); break;
@@ -199,7 +184,7 @@ MIXCON_AVX512 void matmul_rows(const MatrixRef& w, const float* x, int64_t n, fl
       convert_rows<L>(base, rb, cols, r, 4, buf);
       for (int i = 0; i < 4; ++i) wr[i] = buf + i * cols;
     }
-    gemm_rows_tokens<4>(wr, x, 0, n, cols, rows, r, y);
+    gemm_rows_all_tokens<4>(wr, x, n, cols, rows, r, y);
   }
   for (; r < r1; ++r) {
     const float* wr[1];
@@ -209,7 +194,7 @@ MIXCON_AVX512 void matmul_rows(const MatrixRef& w, const float* x, int64_t n, fl
       convert_rows<L>(base, rb, cols, r, 1, buf);
       wr[0] = buf;
     }
-    gemm_rows_tokens<1>(wr, x, 0, n, cols, rows, r, y);
+    gemm_rows_all_tokens<1>(wr, x, n, cols, rows, r, y);
   }
 }
 
