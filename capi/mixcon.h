@@ -250,9 +250,10 @@ MIXCON_API mixcon_status mixcon_model_load_memory(const uint8_t* data, int64_t s
  * threads (sessions of the model may keep running). */
 MIXCON_API void mixcon_model_free(mixcon_model* model);
 
-/* The type carries a _t suffix because mixcon_model_info() (a name CAPI.md
- * fixes) is the function that fills it. */
-typedef struct mixcon_model_info {
+/* The type carries a _t suffix (and its tag an _s) because mixcon_model_info()
+ * (a name CAPI.md fixes) is the function that fills it; a tag of the same
+ * name would make C++ users' -Wshadow warn about this header. */
+typedef struct mixcon_model_info_s {
   uint32_t struct_size;       /* set by mixcon_model_info_init */
   int32_t weight_dtype;       /* a mixcon_dtype: the dtype of the large matrices */
   int64_t n_vocab;            /* vocabulary size */
