@@ -50,8 +50,15 @@ void scan_channel(const ConbaScanArgs& a, int64_t i) {
       const float abar = exp_approx(dt * A[k]);
       h_new[k] = s * abar * (keep * h_prev[k] + rho * h_del[k]) + du * B[k];
     }
-    float y = 0.0f;
-    for (int64_t k = 0; k < N; ++k) y += C[k] * h_new[k];
+    // C·h in 8 lanes, reduced in a fixed tree: a 16-long chain of dependent
+    // adds per channel and token was a tenth of a prefill.
+    float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t k = 0;
+    for (; k + 8 <= N; k += 8)
+#pragma omp simd
+      for (int64_t j = 0; j < 8; ++j) lane[j] += C[k + j] * h_new[k + j];
+    float y = ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
+    for (; k < N; ++k) y += C[k] * h_new[k];
     y += a.d_skip[i] * u;
     if (a.w_ref) {
       a.err[t * D + i] = a.w_ref[i] * u - y;
