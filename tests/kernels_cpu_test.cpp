@@ -216,10 +216,10 @@ TEST(KernelsCpu, RopeMatchesReference) {
 
 // ---- attention -----------------------------------------------------------------------
 
-TEST(KernelsCpu, AttentionMatchesReferenceWithGqa) {
-  const int64_t H = 4, G = 2, hd = 16, pos0 = 37, n = 6, kvd = G * hd;
-  std::vector<float> q = rnd(n * H * hd, 1, 2.0f), k = rnd((pos0 + n) * kvd, 2, 2.0f), v = rnd((pos0 + n) * kvd, 3);
-  std::vector<float> out1(size_t(n * H * hd)), out2(out1.size());
+// Packed rows: q and out [n, H·hd], k and v [pos0+n, G·hd].
+AttentionArgs attention_args(int64_t n, int64_t pos0, int64_t H, int64_t G, int64_t hd,
+                             const std::vector<float>& q, const std::vector<float>& k,
+                             const std::vector<float>& v, std::vector<float>& out) {
   AttentionArgs a;
   a.n_tokens = n;
   a.pos0 = pos0;
@@ -230,10 +230,23 @@ TEST(KernelsCpu, AttentionMatchesReferenceWithGqa) {
   a.q_stride = H * hd;
   a.k_cache = k.data();
   a.v_cache = v.data();
-  a.kv_stride = kvd;
-  a.out = out1.data();
+  a.kv_stride = G * hd;
+  a.out = out.data();
   a.out_stride = H * hd;
-  Scratch s1(1, (cpu::kAttentionQueryTile + cpu::kAttentionKeyBlock) * hd), s2(2, (cpu::kAttentionQueryTile + cpu::kAttentionKeyBlock) * hd);
+  return a;
+}
+
+// Scratch floats per thread that cpu::attention needs.
+int64_t attention_scratch(int64_t hd) {
+  return (cpu::kAttentionQueryTile + cpu::kAttentionKeyBlock) * hd;
+}
+
+TEST(KernelsCpu, AttentionMatchesReferenceWithGqa) {
+  const int64_t H = 4, G = 2, hd = 16, pos0 = 37, n = 6, kvd = G * hd;
+  std::vector<float> q = rnd(n * H * hd, 1, 2.0f), k = rnd((pos0 + n) * kvd, 2, 2.0f), v = rnd((pos0 + n) * kvd, 3);
+  std::vector<float> out1(size_t(n * H * hd)), out2(out1.size());
+  AttentionArgs a = attention_args(n, pos0, H, G, hd, q, k, v, out1);
+  Scratch s1(1, attention_scratch(hd)), s2(2, attention_scratch(hd));
   cpu::attention(a, s1.cx);
   a.out = out2.data();
   cpu::attention(a, s2.cx);
@@ -268,20 +281,8 @@ TEST(KernelsCpu, AttentionChunkEqualsOneQueryAtATimeBitwise) {
   std::vector<float> q = rnd(n * H * hd, 5, 2.0f), k = rnd((pos0 + n) * kvd, 6, 2.0f),
                      v = rnd((pos0 + n) * kvd, 7);
   std::vector<float> chunk(size_t(n * H * hd)), single(chunk.size());
-  AttentionArgs a;
-  a.n_tokens = n;
-  a.pos0 = pos0;
-  a.n_heads = H;
-  a.n_kv_heads = G;
-  a.head_dim = hd;
-  a.q = q.data();
-  a.q_stride = H * hd;
-  a.k_cache = k.data();
-  a.v_cache = v.data();
-  a.kv_stride = kvd;
-  a.out = chunk.data();
-  a.out_stride = H * hd;
-  Scratch s(2, (cpu::kAttentionQueryTile + cpu::kAttentionKeyBlock) * hd);
+  AttentionArgs a = attention_args(n, pos0, H, G, hd, q, k, v, chunk);
+  Scratch s(2, attention_scratch(hd));
   cpu::attention(a, s.cx);
   for (int64_t i = 0; i < n; ++i) {
     AttentionArgs one = a;
