@@ -45,19 +45,6 @@ class Team {
  public:
   Team() { pthread_atfork(nullptr, nullptr, [] { team_after_fork(); }); }
 
-  ~Team() {
-    {
-      std::lock_guard<std::mutex> g(sleep_mutex_);
-      stop_.store(true, std::memory_order_seq_cst);
-      generation_.fetch_add(1, std::memory_order_seq_cst);
-    }
-    wake_.notify_all();
-    for (std::thread* w : workers_) {
-      if (w->joinable()) w->join();
-      delete w;
-    }
-  }
-
   // In the child of a fork() only the forking thread exists: forget the
   // parent's workers (their std::thread objects are leaked on purpose; they
   // name threads this process does not have) and start from scratch, so a
@@ -144,9 +131,8 @@ class Team {
   // before it bumps again, so each wake-up sees exactly one new region.
   void loop(int index, uint64_t seen) {
     for (;;) {
-      if (!wait_for_new(seen)) return;
+      wait_for_new(seen);
       seen = generation_.load(std::memory_order_acquire);
-      if (stop_.load(std::memory_order_acquire)) return;
       if (index < nt_) {
         try {
           InShare in;
@@ -160,8 +146,8 @@ class Team {
     }
   }
 
-  // Spins, then sleeps, until the generation moves past `seen`; false on stop.
-  bool wait_for_new(uint64_t seen) {
+  // Spins, then sleeps, until the generation moves past `seen`.
+  void wait_for_new(uint64_t seen) {
     const Clock::time_point until = Clock::now() + std::chrono::microseconds(kSpinMicros);
     for (int spins = 0; generation_.load(std::memory_order_acquire) == seen; ++spins) {
       MIXCON_PAUSE();
@@ -173,7 +159,6 @@ class Team {
         break;
       }
     }
-    return !stop_.load(std::memory_order_acquire);
   }
 
   std::mutex run_mutex_;  // one region at a time; held by the caller throughout
@@ -189,14 +174,17 @@ class Team {
   std::atomic<uint64_t> generation_{0};
   std::atomic<int> pending_{0};
   std::atomic<int> sleepers_{0};
-  std::atomic<bool> stop_{false};
   std::mutex sleep_mutex_;
   std::condition_variable wake_;
 };
 
+// Never destroyed: a session freed by a user's static destructor after ours
+// would otherwise find the team gone. Its workers sleep in the condition
+// variable when the process ends and go with it (the library is linked
+// NODELETE, so their code is never unmapped under them).
 Team& team() {
-  static Team t;
-  return t;
+  static Team* t = new Team;
+  return *t;
 }
 
 void team_after_fork() { team().forget_workers_after_fork(); }
