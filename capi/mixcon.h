@@ -424,6 +424,14 @@ typedef struct mixcon_session_options {
   int32_t n_threads;    /* CPU threads for this session; 0 (default) = the model's */
   int64_t max_context;  /* tokens the session can hold; 0 (default) = the
                            model's max_context; at most the model's */
+  int32_t kv_dtype;     /* a mixcon_dtype: what the attention layers' KV cache
+                           holds. MIXCON_DTYPE_F32 (default) is exact;
+                           MIXCON_DTYPE_F16 or MIXCON_DTYPE_BF16 halve the
+                           cache, its share of the state, and what each
+                           decode step reads at long contexts (each key and
+                           value is rounded once, to nearest even; logits
+                           move by ~1e-4 of the largest logit with F16,
+                           ~1e-3 with BF16). Q8_0 is MIXCON_ERR_UNSUPPORTED. */
 } mixcon_session_options;
 
 /* mixcon_session_options_init() :
@@ -438,7 +446,8 @@ MIXCON_API mixcon_status mixcon_session_options_init(mixcon_session_options* opt
  * The session keeps a reference to the model.
  * Ownership: free with mixcon_session_free().
  * @return MIXCON_OK; MIXCON_ERR_INVALID_ARGUMENT (model or out_session NULL,
- *   max_context < 0 or above the model's, n_threads < 0);
+ *   max_context < 0 or above the model's, n_threads < 0, kv_dtype not a
+ *   mixcon_dtype); MIXCON_ERR_UNSUPPORTED (kv_dtype Q8_0);
  *   MIXCON_ERR_OUT_OF_MEMORY; MIXCON_ERR_BACKEND. */
 MIXCON_API mixcon_status mixcon_session_create(mixcon_model* model,
                                                const mixcon_session_options* opts,
@@ -607,7 +616,9 @@ MIXCON_API mixcon_status mixcon_session_state_save(const mixcon_session* session
 /* mixcon_session_state_load() :
  * Replaces the session's state with one saved by mixcon_session_state_save()
  * from a session of the same model (same file contents); the text stream
- * continues from the loaded history.
+ * continues from the loaded history. A state keeps the KV dtype of the
+ * session that saved it and loads into a session of any KV dtype (the cache
+ * rows are converted: widening is exact, narrowing rounds to nearest even).
  * @return MIXCON_OK;
  *   MIXCON_ERR_INVALID_ARGUMENT  session NULL, buf NULL with n > 0, n < 0,
  *                                a state from another model;

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <set>
 
+#include "mixcon.h"
+
 namespace mixcon_cli {
 
 bool parse_int64(const std::string& s, int64_t* out) {
@@ -66,6 +68,20 @@ Option opt_flag(std::vector<std::string> names, bool* out, std::string help) {
   Option o{std::move(names), "", std::move(help), false, nullptr};
   o.set = [out](const std::string&) {
     *out = true;
+    return std::string();
+  };
+  return o;
+}
+
+Option opt_kv_dtype(int32_t* out) {
+  Option o{{"--kv-dtype"}, "T",
+           "KV cache: f32 (exact), f16 or bf16 (half the memory and reads) (default f32)",
+           false, nullptr};
+  o.set = [out](const std::string& v) {
+    if (v == "f32") *out = MIXCON_DTYPE_F32;
+    else if (v == "f16") *out = MIXCON_DTYPE_F16;
+    else if (v == "bf16") *out = MIXCON_DTYPE_BF16;
+    else return "'" + v + "' is not f32, f16 or bf16";
     return std::string();
   };
   return o;

@@ -25,6 +25,8 @@ Option opt_int(std::vector<std::string> names, std::string value_name, int64_t* 
 Option opt_float(std::vector<std::string> names, std::string value_name, float* out,
                  std::string help);
 Option opt_flag(std::vector<std::string> names, bool* out, std::string help);
+// --kv-dtype f32|f16|bf16 into a mixcon_dtype (the session's KV cache).
+Option opt_kv_dtype(int32_t* out);
 
 // Parses argv[first..argc) against `options` ("--name value" and
 // "--name=value"). Returns "" on success, else a message naming the bad

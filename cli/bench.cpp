@@ -135,6 +135,7 @@ struct Handles {
 struct Options {
   std::string preset, model_path, dtype, device = "cpu", json_path, contexts_text = "512,4096,32768";
   int64_t threads = 0, prompt = 512, gen = 128;
+  int32_t kv_dtype = MIXCON_DTYPE_F32;
   std::vector<int64_t> contexts;
 };
 
@@ -269,6 +270,8 @@ int run_bench(const Options& o) {
   if (!o.preset.empty()) r.dtype = o.dtype;
   mixcon::DType model_dt = dt;
   mixcon::dtype_from_name(r.dtype, &model_dt);
+  r.kv_dtype = kDtypeNames[o.kv_dtype];
+  const int64_t kv_bytes = o.kv_dtype == MIXCON_DTYPE_F32 ? 4 : 2;
 
   note("load speed (raw, zstd)");
   r.load_raw_GBs = load_speed(raw_path, mo, r.load_bytes, &st);
@@ -286,6 +289,7 @@ int run_bench(const Options& o) {
     mixcon_session_options_init(&opts);
     opts.n_threads = threads;
     opts.max_context = max_context;
+    opts.kv_dtype = o.kv_dtype;
     return mixcon_session_create(h.model, &opts, out);
   };
 
@@ -350,7 +354,7 @@ int run_bench(const Options& o) {
     mixcon_session_free(a);
     mixcon_session_free(b);
   }
-  r.kv_bytes_per_token_expected = mixcon::bench::expected_kv_bytes_per_token(cfg);
+  r.kv_bytes_per_token_expected = mixcon::bench::expected_kv_bytes_per_token(cfg, kv_bytes);
 
   // Bandwidth just before the decode runs: the bound they are held to.
   r.mem_bw_GBs = cuda ? 0.0 : mixcon::bench::measure_read_bandwidth_GBs(threads);
@@ -411,7 +415,7 @@ int run_bench(const Options& o) {
     f.state_save_us = median(save_us);
     // The timed steps run at positions c .. c+gen-1: the KV read is taken at
     // their mean.
-    f.bytes = mixcon::bench::decode_bytes_per_token(cfg, built.tensors, double(c) + double(o.gen - 1) / 2.0);
+    f.bytes = mixcon::bench::decode_bytes_per_token(cfg, built.tensors, double(c) + double(o.gen - 1) / 2.0, kv_bytes);
     f.roofline_decode = r.mem_bw_GBs > 0 ? f.bytes.total() * f.decode_tok_s / (r.mem_bw_GBs * 1e9) : 0.0;
     r.contexts.push_back(f);
   }
@@ -445,6 +449,7 @@ int cmd_bench(int argc, char** argv) {
       opt_int({"--gen"}, "N", &o.gen, "decode steps timed per run (default 128)", 1, int64_t(1) << 30),
       opt_string({"--contexts"}, "C1,C2,..", &o.contexts_text,
                  "contexts to decode at (default 512,4096,32768)"),
+      opt_kv_dtype(&o.kv_dtype),
       opt_string({"--device"}, "D", &o.device, "cpu or cuda (default cpu)"),
       opt_string({"--json"}, "FILE", &o.json_path, "also write every figure as one JSON object"),
   };
@@ -454,7 +459,7 @@ int cmd_bench(int argc, char** argv) {
     std::printf(
         "usage: mixcon bench [--preset bench-small | -m MODEL] [--dtype f32|f16|bf16|q8_0]\n"
         "                    [--threads N] [--prompt 512] [--gen 128] [--contexts 512,4096,32768]\n"
-        "                    [--device cpu|cuda] [--json FILE]\n\n"
+        "                    [--kv-dtype f32|f16|bf16] [--device cpu|cuda] [--json FILE]\n\n"
         "Measures prefill and decode speed, the machine's read bandwidth and FMA peak, and the\n"
         "fraction of those bounds reached (PERF.md). Every figure is a median of 3 runs.\n\n%s",
         describe_options(options).c_str());

@@ -18,8 +18,8 @@ std::string mib(int64_t bytes) { return fmt("%.1f MiB", double(bytes) / (1024.0 
 
 std::string results_table(const BenchResults& r) {
   std::string s;
-  s += "mixcon bench: " + r.model + " " + r.dtype + " on " + r.device + ", " +
-       std::to_string(r.threads) + " threads\n";
+  s += "mixcon bench: " + r.model + " " + r.dtype + " (KV cache " + r.kv_dtype + ") on " +
+       r.device + ", " + std::to_string(r.threads) + " threads\n";
   s += "  cpu: " + r.cpu_model + " (kernel path " + r.kernel_path + ")";
   if (!r.gpu.empty()) s += ", gpu: " + r.gpu;
   s += "\n  weights " + mib(r.weight_bytes) + ", " + fmt("%.1f", double(r.n_params) / 1e6) +
@@ -77,6 +77,7 @@ nlohmann::json results_json(const BenchResults& r) {
   json j;
   j["model"] = r.model;
   j["dtype"] = r.dtype;
+  j["kv_dtype"] = r.kv_dtype;
   j["device"] = r.device;
   j["threads"] = r.threads;
   j["prompt"] = r.prompt;

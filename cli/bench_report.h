@@ -28,6 +28,7 @@ struct BenchResults {
   // What ran.
   std::string model;  // preset name or file path
   std::string dtype;
+  std::string kv_dtype;  // the sessions' KV cache: f32, f16 or bf16
   std::string device;
   int threads = 0;
   int64_t prompt = 0, gen = 0;

@@ -44,6 +44,7 @@ int cmd_run(int argc, char** argv) {
   int64_t window = so.repetition_window;
   float temp = so.temperature, top_p = so.top_p, min_p = so.min_p;
   float penalty = so.repetition_penalty;
+  int32_t kv_dtype = MIXCON_DTYPE_F32;
   const std::vector<Option> options = {
       opt_string({"-m", "--model"}, "MODEL", &model_path, "the .mixc model file", true),
       opt_string({"-p", "--prompt"}, "PROMPT", &prompt, "the text to continue", true),
@@ -61,6 +62,7 @@ int cmd_run(int argc, char** argv) {
       opt_int({"-t", "--threads"}, "T", &n_threads, "CPU threads, 0 = all cores (default 0)", 0,
               INT32_MAX),
       opt_int({"-c", "--ctx"}, "N", &ctx, "context size (default: prompt + N, at most the model's)", 0, INT64_MAX),
+      opt_kv_dtype(&kv_dtype),
   };
   bool help = false;
   const std::string err = parse_args(argc, argv, 1, options, &help);
@@ -119,6 +121,7 @@ int cmd_run(int argc, char** argv) {
                              : (n_prompt + n_predict < info.max_context ? n_prompt + n_predict
                                                                          : info.max_context);
   sess.n_threads = static_cast<int32_t>(n_threads);
+  sess.kv_dtype = kv_dtype;
   if ((st = mixcon_session_create(h.model, &sess, &h.session)) != MIXCON_OK)
     return report_failure(cmd, "cannot create a session", st);
   g_session = h.session;

@@ -115,9 +115,27 @@ TEST_F(BenchSmoke, FiguresArePositiveAndConsistent) {
 TEST_F(BenchSmoke, KvBytesPerTokenIsExact) {
   ASSERT_NE(doc_, nullptr);
   EXPECT_EQ(doc()["kv_bytes_per_token"].get<int64_t>(), 2 * 2 * 2 * 16 * 4);
+  EXPECT_EQ(doc()["kv_dtype"], "f32");
+}
+
+// With --kv-dtype f16 the cache grows by half as much per token, and the
+// report says which cache it measured.
+TEST(BenchKvDtype, F16CacheHalvesKvBytesPerToken) {
+  const std::string path = temp_path("f16.json");
+  ASSERT_EQ(run(kMixcon + " bench --preset tiny-random --prompt 16 --gen 2 --contexts 32 --threads 1"
+                          " --kv-dtype f16 --json " + path + " > /dev/null 2>&1"),
+            0);
+  std::ifstream f(path);
+  const nlohmann::json j = nlohmann::json::parse(f, nullptr, false);
+  std::remove(path.c_str());
+  ASSERT_FALSE(j.is_discarded());
+  EXPECT_EQ(j["kv_dtype"], "f16");
+  EXPECT_EQ(j["kv_bytes_per_token"].get<int64_t>(), 2 * 2 * 2 * 16 * 2);
+  EXPECT_EQ(j["kv_bytes_per_token_expected"].get<int64_t>(), 2 * 2 * 2 * 16 * 2);
 }
 
 TEST(BenchUsage, RejectsBadArguments) {
+  EXPECT_EQ(run(kMixcon + " bench --preset tiny-random --kv-dtype q8_0 > /dev/null 2>&1"), 2);
   EXPECT_EQ(run(kMixcon + " bench --preset tiny-random --dtype q4 > /dev/null 2>&1"), 2);
   EXPECT_EQ(run(kMixcon + " bench --preset nosuch > /dev/null 2>&1"), 2);
   EXPECT_EQ(run(kMixcon + " bench --preset tiny-random --contexts 32,x > /dev/null 2>&1"), 2);

@@ -389,11 +389,42 @@ TEST_F(CapiMisuse, SessionCreateArguments) {
   bad = o;
   bad.struct_size = 0;
   EXPECT_STATUS(MIXCON_ERR_INVALID_ARGUMENT, mixcon_session_create(model_, &bad, &s));
+  bad = o;
+  bad.kv_dtype = 4;  // not a mixcon_dtype
+  EXPECT_STATUS(MIXCON_ERR_INVALID_ARGUMENT, mixcon_session_create(model_, &bad, &s));
+  bad.kv_dtype = -1;
+  EXPECT_STATUS(MIXCON_ERR_INVALID_ARGUMENT, mixcon_session_create(model_, &bad, &s));
+  bad.kv_dtype = MIXCON_DTYPE_Q8_0;
+  EXPECT_STATUS(MIXCON_ERR_UNSUPPORTED, mixcon_session_create(model_, &bad, &s));
+  EXPECT_NE(std::string(mixcon_last_error()).find("kv_dtype"), std::string::npos) << mixcon_last_error();
   EXPECT_EQ(s, nullptr);
   o.max_context = 16;
   ASSERT_EQ(mixcon_session_create(model_, &o, &s), MIXCON_OK);
   EXPECT_EQ(mixcon_session_max_context(s), 16);
   mixcon_session_free(s);
+}
+
+// A program built against the header before kv_dtype existed passes a
+// shorter struct: the field it does not have takes its default (f32), even
+// if the bytes after its struct say otherwise.
+TEST_F(CapiMisuse, SessionOptionsFromAnOlderHeaderGetAnF32Cache) {
+  mixcon_session_options o, f16;
+  ASSERT_EQ(mixcon_session_options_init(&o), MIXCON_OK);
+  EXPECT_EQ(o.kv_dtype, MIXCON_DTYPE_F32);
+  o.max_context = 1024;  // well above the prefill chunk the f16 cache stages in f32
+  f16 = o;
+  f16.kv_dtype = MIXCON_DTYPE_F16;
+  mixcon_session *full = nullptr, *old = nullptr, *narrow = nullptr;
+  ASSERT_EQ(mixcon_session_create(model_, &o, &full), MIXCON_OK);
+  ASSERT_EQ(mixcon_session_create(model_, &f16, &narrow), MIXCON_OK);
+  mixcon_session_options older = f16;  // kv_dtype = F16 lies past struct_size
+  older.struct_size = offsetof(mixcon_session_options, kv_dtype);
+  ASSERT_EQ(mixcon_session_create(model_, &older, &old), MIXCON_OK);
+  EXPECT_EQ(mixcon_session_memory_bytes(old), mixcon_session_memory_bytes(full));
+  EXPECT_LT(mixcon_session_memory_bytes(narrow), mixcon_session_memory_bytes(full));
+  mixcon_session_free(full);
+  mixcon_session_free(old);
+  mixcon_session_free(narrow);
 }
 
 TEST_F(CapiMisuse, EverySessionCallRejectsANullSession) {

@@ -188,6 +188,16 @@ TEST_F(Cli, RunIsReproducibleAndMatchesTheCApi) {
   EXPECT_NE(other.out, r1.out);
 }
 
+// --kv-dtype f16 runs the same prompt through a half-size KV cache: it
+// generates (greedy) and the text is reproducible.
+TEST_F(Cli, RunWithAnF16KvCache) {
+  const std::string args = "run -m '" + text_->path() + "' -p 'the cat' -n 12 --temp 0 --kv-dtype f16";
+  const Result r1 = run_cli(args), r2 = run_cli(args);
+  ASSERT_EQ(r1.exit_code, 0) << r1.err;
+  EXPECT_FALSE(r1.out.empty());
+  EXPECT_EQ(r1.out, r2.out);
+}
+
 TEST_F(Cli, BadUsageFailsWithAMessage) {
   struct Case {
     std::string args;
@@ -202,6 +212,7 @@ TEST_F(Cli, BadUsageFailsWithAMessage) {
       {"run -m x.mixc -p hi --top-k -3", 2, "--top-k"},
       {"run -m x.mixc -p hi --temp abc", 2, "not a finite number"},
       {"run -m x.mixc -p hi --bogus 1", 2, "unknown argument"},
+      {"run -m x.mixc -p hi --kv-dtype q8_0", 2, "not f32, f16 or bf16"},
       {"run -m '" + text_->path() + "' -p hi --top-p 1.5", 2, "top_p"},
       {"logits -m x.mixc --tokens 1,x", 2, "not a token id"},
       {"info -m /nonexistent/model.mixc", 1, "IO"},

@@ -315,6 +315,71 @@ TEST_F(CudaVsCpu, AttentionDecodePrefillLongContextGrouped) {
   }
 }
 
+// An f16 or bf16 cache: the device widens the same bits the CPU does, so
+// the two attentions agree as closely as over an f32 cache.
+TEST_F(CudaVsCpu, AttentionOverF16AndBf16Caches) {
+  struct AttnCase {
+    int64_t n, pos0, heads, kv_heads, hd;
+  };
+  const AttnCase cases[] = {{1, 700, 8, 2, 64}, {1, 5000, 4, 1, 128}, {24, 90, 4, 2, 64}, {3, 10, 2, 2, 96}};
+  for (DType t : {DType::F16, DType::BF16}) {
+    for (const AttnCase& c : cases) {
+      const int64_t kv_stride = c.kv_heads * c.hd, keys = c.pos0 + c.n, qd = c.heads * c.hd;
+      const std::vector<float> q = rnd(c.n * qd, 61), k = rnd(keys * kv_stride, 62, -2, 2),
+                               v = rnd(keys * kv_stride, 63);
+      std::vector<uint16_t> kn(k.size()), vn(v.size());
+      quantize_row(t, k.data(), kn.data(), int64_t(k.size()));
+      quantize_row(t, v.data(), vn.data(), int64_t(v.size()));
+      AttentionArgs a;
+      a.n_tokens = c.n;
+      a.pos0 = c.pos0;
+      a.n_heads = c.heads;
+      a.n_kv_heads = c.kv_heads;
+      a.head_dim = c.hd;
+      a.q_stride = qd;
+      a.kv_stride = kv_stride;
+      a.kv_dtype = t;
+      a.out_stride = qd;
+      std::vector<float> want(static_cast<size_t>(c.n * qd), 0.0f);
+      a.q = q.data();
+      a.k_cache = kn.data();
+      a.v_cache = vn.data();
+      a.out = want.data();
+      cpu_->attention(cx_, a);
+      float* out = dev_zeros(c.n * qd);
+      a.q = dev(q);
+      a.k_cache = dev(kn);
+      a.v_cache = dev(vn);
+      a.out = out;
+      gpu_->attention(gx_, a);
+      EXPECT_LT(nmse(host(out, c.n * qd), want), kTol)
+          << dtype_name(t) << " n=" << c.n << " pos0=" << c.pos0 << " hd=" << c.hd;
+    }
+  }
+}
+
+// Rows stored into a narrow cache round to the same bits on both backends,
+// ties, overflow, subnormals and signed zeros included.
+TEST_F(CudaVsCpu, StoreRowsRoundsLikeTheCpu) {
+  std::vector<float> x = rnd(5000, 64, -70000.0f, 70000.0f);
+  const std::vector<float> special = {0.0f, -0.0f, 1.0f + 1.0f / 2048.0f, 1.0f + 3.0f / 2048.0f,
+                                      65504.0f, 65519.0f, 65520.0f, -1e9f, 3e-8f, -6e-5f, 1e-40f,
+                                      1.0f + 1.0f / 256.0f, 1.0f + 3.0f / 256.0f};
+  x.insert(x.end(), special.begin(), special.end());
+  const int64_t n = int64_t(x.size());
+  const float* gx = dev(x);
+  for (DType t : {DType::F16, DType::BF16, DType::F32}) {
+    const int64_t bytes = dtype_row_bytes(t, n);
+    std::vector<uint8_t> want(static_cast<size_t>(bytes)), got(want.size());
+    cpu_->store_rows(cx_, x.data(), n, t, want.data());
+    void* d = gpu_->alloc(bytes);
+    owned_.push_back(d);
+    gpu_->store_rows(gx_, gx, n, t, d);
+    gpu_->download(got.data(), d, bytes);
+    EXPECT_EQ(got, want) << dtype_name(t);
+  }
+}
+
 // ---- causal conv ----------------------------------------------------------------------
 
 TEST_F(CudaVsCpu, CausalConvChunkThenStep) {

@@ -45,7 +45,7 @@ void float_diff(const std::vector<uint8_t>& got, const std::vector<uint8_t>& wan
 void expect_states_close(const std::vector<uint8_t>& got, const std::vector<uint8_t>& want,
                          int64_t position, int64_t V, const std::string& what) {
   ASSERT_EQ(got.size(), want.size()) << what;
-  const size_t head = 24 + size_t(position) * 4;
+  const size_t head = 28 + size_t(position) * 4;  // header (MXST v2) + history
   const size_t logits_bytes = size_t(V) * 4, tail = 1 + logits_bytes + 8;
   ASSERT_GE(want.size(), head + tail) << what;
   ASSERT_EQ(0, std::memcmp(got.data(), want.data(), head)) << what << ": header/tokens";
@@ -117,6 +117,43 @@ TEST_P(CudaModelTest, MatchesCpuPrefillStepsStateForkLoad) {
   cpu.feed(&next, 1);
   loaded.feed(&next, 1);
   expect_logits_close(loaded.logits(), cpu.logits(), V, v.name + " loaded state");
+}
+
+// An f16 KV cache on the device: the same logits as an f16 cache on the CPU
+// (a key may round to a neighbouring f16 value when the two backends'
+// f32 sums differ in the last bit, hence the cache's own tolerance), and
+// its state continues on the CPU.
+TEST_F(CudaModelTest, F16KvCacheMatchesTheCpus) {
+  const Variant v = testutil::all_variants()[0];
+  const std::vector<uint8_t> bytes = testutil::model_bytes(testutil::variant_config(v), v.dtype, 22);
+  auto cpu_model = load_on(bytes, Device::Cpu);
+  auto gpu_model = load_on(bytes, Device::Cuda);
+  const int64_t V = cpu_model->config().vocab_size;
+  const int64_t T = 70;
+  const std::vector<int32_t> toks = testutil::random_tokens(T + 4, V, 5);
+  SessionOptions o;
+  o.kv_dtype = DType::F16;
+  Session cpu(cpu_model, o), gpu(gpu_model, o);
+  cpu.feed(toks.data(), T);
+  gpu.feed(toks.data(), T);
+  auto close = [&](const float* a, const float* b, const std::string& what) {
+    const double mx = std::max(testutil::max_abs(b, V), 1e-30);
+    EXPECT_LE(testutil::max_abs_diff(a, b, V), 5e-4 * mx) << what;
+  };
+  close(gpu.logits(), cpu.logits(), "prefill");
+  for (int64_t i = T; i < T + 4; ++i) {
+    cpu.feed(&toks[size_t(i)], 1);
+    gpu.feed(&toks[size_t(i)], 1);
+    close(gpu.logits(), cpu.logits(), "step " + std::to_string(i));
+  }
+  const std::vector<uint8_t> g_state = testutil::state_of(gpu);
+  EXPECT_EQ(g_state.size(), testutil::state_of(cpu).size());
+  Session on_cpu(cpu_model, o);
+  on_cpu.load_state(g_state.data(), int64_t(g_state.size()));
+  const int32_t next = toks[0];
+  on_cpu.feed(&next, 1);
+  gpu.feed(&next, 1);
+  close(on_cpu.logits(), gpu.logits(), "gpu state on the cpu");
 }
 
 INSTANTIATE_TEST_SUITE_P(Variants, CudaModelTest, ::testing::ValuesIn(testutil::all_variants()),

@@ -237,9 +237,7 @@ AttentionArgs attention_args(int64_t n, int64_t pos0, int64_t H, int64_t G, int6
 }
 
 // Scratch floats per thread that cpu::attention needs.
-int64_t attention_scratch(int64_t hd) {
-  return (cpu::kAttentionQueryTile + cpu::kAttentionKeyBlock) * hd;
-}
+int64_t attention_scratch(int64_t hd) { return cpu::kAttentionScratchRows * hd; }
 
 TEST(KernelsCpu, AttentionMatchesReferenceWithGqa) {
   const int64_t H = 4, G = 2, hd = 16, pos0 = 37, n = 6, kvd = G * hd;
@@ -293,6 +291,39 @@ TEST(KernelsCpu, AttentionChunkEqualsOneQueryAtATimeBitwise) {
     cpu::attention(one, s.cx);
   }
   EXPECT_EQ(0, std::memcmp(chunk.data(), single.data(), chunk.size() * sizeof(float)));
+}
+
+// An f16/bf16 cache is widened exactly as it is read: attention over it
+// equals, bitwise, attention over an f32 cache holding the rounded values —
+// for a decode query and for a prefill chunk, and with rows stored by
+// store_rows.
+TEST(KernelsCpu, AttentionOverANarrowCacheEqualsTheF32CacheOfItsValues) {
+  const int64_t H = 8, G = 2, hd = 64, pos0 = 150, n = 21, kvd = G * hd, rows = pos0 + n;
+  std::vector<float> q = rnd(n * H * hd, 11, 2.0f), k = rnd(rows * kvd, 12, 2.0f),
+                     v = rnd(rows * kvd, 13);
+  for (DType t : {DType::F16, DType::BF16}) {
+    SCOPED_TRACE(dtype_name(t));
+    std::vector<uint16_t> kn(k.size()), vn(v.size());
+    cpu::store_rows(k.data(), int64_t(k.size()), t, kn.data(), 2);
+    cpu::store_rows(v.data(), int64_t(v.size()), t, vn.data(), 2);
+    std::vector<float> kw(k.size()), vw(v.size());
+    dequantize_row(t, kn.data(), kw.data(), int64_t(k.size()));
+    dequantize_row(t, vn.data(), vw.data(), int64_t(v.size()));
+    ASSERT_NE(kw, k) << "rounding changed nothing: the test would prove nothing";
+    std::vector<float> wide(size_t(n * H * hd)), narrow(wide.size());
+    Scratch s(2, attention_scratch(hd));
+    for (int64_t tokens : {int64_t{1}, n}) {
+      AttentionArgs a = attention_args(tokens, rows - tokens, H, G, hd, q, kw, vw, wide);
+      cpu::attention(a, s.cx);
+      a.k_cache = kn.data();
+      a.v_cache = vn.data();
+      a.kv_dtype = t;
+      a.out = narrow.data();
+      cpu::attention(a, s.cx);
+      EXPECT_EQ(0, std::memcmp(wide.data(), narrow.data(), size_t(tokens * H * hd) * sizeof(float)))
+          << tokens << " tokens";
+    }
+  }
 }
 
 // ---- conv and scan ---------------------------------------------------------------------

@@ -26,7 +26,7 @@ void expect_logits_close(const float* a, const float* b, int64_t V, const std::s
 void expect_states_close(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b,
                          int64_t position, int64_t V, const std::string& what) {
   ASSERT_EQ(a.size(), b.size()) << what;
-  const size_t head = 24 + size_t(position) * 4;
+  const size_t head = 28 + size_t(position) * 4;  // header (MXST v2) + history
   ASSERT_EQ(0, std::memcmp(a.data(), b.data(), head)) << what << ": header/tokens";
   const size_t logits_at = a.size() - 8 - size_t(V) * 4;
   const size_t flag_at = logits_at - 1;

@@ -244,14 +244,16 @@ static void mxb_sampler_free(mixcon_sampler* sampler) { mixcon_sampler_free(samp
 
 /* ---- session -------------------------------------------------------------- */
 
-/* n_threads 0 = the model's; max_context 0 = the model's (the C defaults). */
+/* n_threads 0 = the model's; max_context 0 = the model's (the C defaults);
+ * kv_dtype a mixcon_dtype (0 = f32, the default). */
 static mixcon_session* mxb_session_create(mixcon_model* model, int32_t n_threads,
-                                          int64_t max_context) {
+                                          int64_t max_context, int32_t kv_dtype) {
   mixcon_session_options o;
   mixcon_session* session = NULL;
   mixcon_session_options_init(&o);
   o.n_threads = n_threads;
   o.max_context = max_context;
+  o.kv_dtype = kv_dtype;
   MXB_CHECK(mixcon_session_create(model, &o, &session), NULL);
   return session;
 }

@@ -16,9 +16,10 @@ namespace mixcon {
 
 // One layer's mutable state; only the members of the layer's kind are set.
 struct LayerState {
-  // Attention: f32 rows [max_context, n_kv_heads·head_dim] each.
-  float* k_cache = nullptr;
-  float* v_cache = nullptr;
+  // Attention: rows [max_context, n_kv_heads·head_dim] of kv_dtype each.
+  void* k_cache = nullptr;
+  void* v_cache = nullptr;
+  DType kv_dtype = DType::F32;
   // Conba (MODEL.md §4 session state).
   float* conv_window = nullptr;  // [K-1, D], oldest first
   float* h_ring = nullptr;       // [ring+1, D, N] (see ConbaScanArgs)
@@ -36,6 +37,10 @@ struct ForwardScratch {
   // attention
   float* q = nullptr;    // [chunk, H·h]
   float* att = nullptr;  // [chunk, H·h]
+  // Keys and values in f32 before they are rounded into a narrower cache;
+  // nullptr with an f32 cache (the projections write the cache directly).
+  float* k = nullptr;  // [chunk, H_kv·h]
+  float* v = nullptr;  // [chunk, H_kv·h]
   // conba
   float* uz = nullptr;        // [chunk, 2D]
   float* ubar = nullptr;      // [chunk, D]

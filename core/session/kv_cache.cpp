@@ -1,13 +1,23 @@
 #include "core/session/kv_cache.h"
 
+#include <string>
+
+#include "core/common/status.h"
+
 namespace mixcon {
 
-KvCache::KvCache(const Model& model, int64_t max_context) {
+bool kv_dtype_supported(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; }
+
+KvCache::KvCache(const Model& model, int64_t max_context, DType dtype) : dtype_(dtype) {
+  if (!kv_dtype_supported(dtype))
+    fail(Status::Unsupported, std::string("kv_dtype: a KV cache can be f32, f16 or bf16, not ") +
+                                  dtype_name(dtype));
   const ModelConfig& c = model.config();
-  row_floats_ = c.attention.n_kv_heads * c.attention.head_dim;
+  row_elements_ = c.attention.n_kv_heads * c.attention.head_dim;
+  row_bytes_ = dtype_row_bytes(dtype, row_elements_);
   k_.resize(static_cast<size_t>(c.n_layers));
   v_.resize(static_cast<size_t>(c.n_layers));
-  const int64_t bytes = max_context * row_floats_ * static_cast<int64_t>(sizeof(float));
+  const int64_t bytes = max_context * row_bytes_;
   for (int64_t l = 0; l < c.n_layers; ++l) {
     if (c.layer_types[l] != LayerType::Attention) continue;
     k_[static_cast<size_t>(l)] = DeviceBuffer(model.backend(), bytes);

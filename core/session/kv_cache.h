@@ -1,6 +1,11 @@
-// The attention layers' key/value cache: float32 rows [max_context,
+// The attention layers' key/value cache: rows [max_context,
 // n_kv_heads·head_dim] per attention layer, allocated once for the session's
-// max_context (PERF.md: 2 × n_attn × n_kv_heads × head_dim × 4 bytes per token).
+// max_context, in the session's KV dtype (PERF.md: 2 × n_attn × n_kv_heads ×
+// head_dim × dtype bytes per token).
+//
+// f32 (the default) keeps attention exact to the reference; f16 and bf16
+// halve the cache and what a long-context decode step reads (llama.cpp's
+// cache types), at the cost of rounding each key and value once.
 #pragma once
 
 #include <cstdint>
@@ -13,17 +18,25 @@ namespace mixcon {
 
 class KvCache {
  public:
-  KvCache(const Model& model, int64_t max_context);
+  // Throws Unsupported for a dtype other than F32, F16, BF16.
+  KvCache(const Model& model, int64_t max_context, DType dtype);
 
   // Per model layer; nullptr for a Conba layer.
-  float* k(int64_t layer) const { return k_[static_cast<size_t>(layer)].f32(); }
-  float* v(int64_t layer) const { return v_[static_cast<size_t>(layer)].f32(); }
-  int64_t row_floats() const { return row_floats_; }  // n_kv_heads·head_dim
+  void* k(int64_t layer) const { return k_[static_cast<size_t>(layer)].data(); }
+  void* v(int64_t layer) const { return v_[static_cast<size_t>(layer)].data(); }
+  DType dtype() const { return dtype_; }
+  int64_t row_elements() const { return row_elements_; }  // n_kv_heads·head_dim
+  int64_t row_bytes() const { return row_bytes_; }
   int64_t bytes() const;
 
  private:
-  int64_t row_floats_ = 0;
+  DType dtype_ = DType::F32;
+  int64_t row_elements_ = 0;
+  int64_t row_bytes_ = 0;
   std::vector<DeviceBuffer> k_, v_;
 };
+
+// Whether `t` can be a KV cache dtype (F32, F16, BF16).
+bool kv_dtype_supported(DType t);
 
 }  // namespace mixcon

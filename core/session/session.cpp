@@ -33,9 +33,9 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& opts)
       opts_(opts),
       max_context_(checked_max_context(*model_, opts)),
       n_threads_(session_threads(*model_, opts)),
-      kv_(*model_, max_context_),
+      kv_(*model_, max_context_, opts.kv_dtype),
       conba_(*model_),
-      ws_(*model_, max_context_, n_threads_) {
+      ws_(*model_, max_context_, n_threads_, opts.kv_dtype) {
   const ModelConfig& c = model_->config();
   layers_.resize(static_cast<size_t>(c.n_layers));
   for (int64_t l = 0; l < c.n_layers; ++l) {
@@ -43,6 +43,7 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& opts)
     if (c.layer_types[l] == LayerType::Attention) {
       s.k_cache = kv_.k(l);
       s.v_cache = kv_.v(l);
+      s.kv_dtype = kv_.dtype();
     } else {
       s.conv_window = conba_.window(l);
       s.h_ring = conba_.ring(l);
@@ -117,7 +118,7 @@ std::unique_ptr<Session> Session::fork() const {
   std::unique_ptr<Session> s(new Session(model_, o));
   const Backend& be = model_->backend();
   const ModelConfig& c = model_->config();
-  const int64_t kv_bytes = position_ * kv_.row_floats() * static_cast<int64_t>(sizeof(float));
+  const int64_t kv_bytes = position_ * kv_.row_bytes();
   for (int64_t l = 0; l < c.n_layers; ++l)
     if (c.layer_types[l] == LayerType::Attention) {
       be.copy(s->kv_.k(l), kv_.k(l), kv_bytes);

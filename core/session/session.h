@@ -19,6 +19,7 @@ namespace mixcon {
 struct SessionOptions {
   int64_t max_context = 0;  // 0 = model's max_context; > model's → InvalidArgument
   int n_threads = 0;        // 0 = model's
+  DType kv_dtype = DType::F32;  // F32, F16 or BF16 (see kv_cache.h); else Unsupported
 };
 
 class Session {
@@ -49,6 +50,7 @@ class Session {
   int64_t memory_bytes() const;  // KV cache + Conba state + workspace + logits
   const std::shared_ptr<const Model>& model() const { return model_; }
   int n_threads() const { return n_threads_; }
+  DType kv_dtype() const { return kv_.dtype(); }
 
  private:
   static int64_t checked_max_context(const Model& model, const SessionOptions& opts);

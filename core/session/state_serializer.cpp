@@ -2,22 +2,31 @@
 //
 //   offset  size          field
 //   0       4             magic "MXST"
-//   4       4             u32 version (1)
+//   4       4             u32 version (2)
 //   8       8             u64 model fingerprint (ModelFile::fingerprint)
 //   16      8             i64 position P
-//   24      4·P           i32 token history
+//   24      4             u32 KV dtype (mixcon_dtype: 0 f32, 1 f16, 2 bf16)
+//   28      4·P           i32 token history
 //   …       per attention layer, in layer order: K rows [0, P), then V rows
-//           [0, P), f32 [P, n_kv_heads·head_dim] each
+//           [0, P), [P, n_kv_heads·head_dim] each in the KV dtype
 //   …       per Conba layer, in layer order: conv window [K-1, D], states
 //           h_{t-1} … h_{t-τ} [τ, D, N], gain k [D] (f32; k is 0 without control)
 //   …       1             u8 has_logits; then f32 logits [vocab] when 1
 //   end-8   8             u64 XXH64 (seed 0) of every byte before it
-// All little-endian. The size follows from P and has_logits, so a buffer of
-// any other size is rejected before anything is read into the session.
+// All little-endian. The size follows from P, the KV dtype and has_logits,
+// so a buffer of any other size is rejected before anything is read into the
+// session. Version 1 (SDK 0.1 before the KV dtype option) is version 2
+// without the dtype field, with an f32 cache; it still loads.
+//
+// A state is saved in its session's KV dtype and loads into a session of any
+// KV dtype: the rows are converted (f32 → f16/bf16 rounds to nearest even,
+// the other way is exact), so a conversation saved from an f32 session can
+// continue in a smaller f16 one.
 #include <xxhash.h>
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "core/common/status.h"
 #include "core/session/session.h"
@@ -26,8 +35,9 @@ namespace mixcon {
 namespace {
 
 constexpr char kMagic[4] = {'M', 'X', 'S', 'T'};
-constexpr uint32_t kVersion = 1;
-constexpr int64_t kHeaderBytes = 4 + 4 + 8 + 8;
+constexpr uint32_t kVersion = 2;
+constexpr int64_t kHeaderBytesV1 = 4 + 4 + 8 + 8;
+constexpr int64_t kHeaderBytes = kHeaderBytesV1 + 4;
 constexpr int64_t kChecksumBytes = 8;
 
 template <class T>
@@ -49,7 +59,7 @@ int64_t attention_layers(const ModelConfig& c) { return c.count_layers(LayerType
 int64_t Session::state_size() const {
   const ModelConfig& c = model_->config();
   const int64_t fb = sizeof(float);
-  return kHeaderBytes + position_ * 4 + attention_layers(c) * 2 * position_ * kv_.row_floats() * fb +
+  return kHeaderBytes + position_ * 4 + attention_layers(c) * 2 * position_ * kv_.row_bytes() +
          conba_.serialized_bytes() + 1 + (has_logits_ ? c.vocab_size * fb : 0) + kChecksumBytes;
 }
 
@@ -67,9 +77,10 @@ void Session::save_state(uint8_t* dst, int64_t cap) const {
   put<uint32_t>(p, kVersion);
   put<uint64_t>(p, model_->fingerprint());
   put<int64_t>(p, position_);
+  put<uint32_t>(p, static_cast<uint32_t>(kv_.dtype()));
   std::memcpy(p, history_.data(), static_cast<size_t>(position_) * 4);
   p += position_ * 4;
-  const int64_t kv_bytes = position_ * kv_.row_floats() * static_cast<int64_t>(sizeof(float));
+  const int64_t kv_bytes = position_ * kv_.row_bytes();
   for (int64_t l = 0; l < c.n_layers; ++l) {
     if (c.layer_types[l] != LayerType::Attention) continue;
     be.download(p, kv_.k(l), kv_bytes);
@@ -91,14 +102,18 @@ void Session::load_state(const uint8_t* src, int64_t n) {
   if (!src) fail(Status::InvalidArgument, "load_state: buffer is NULL");
   const ModelConfig& c = model_->config();
   const int64_t fb = sizeof(float);
-  if (n < kHeaderBytes + 1 + kChecksumBytes)
+  if (n < kHeaderBytesV1 + 1 + kChecksumBytes)
     fail(Status::Format, "load_state: " + std::to_string(n) + " bytes is too short for a state");
   if (std::memcmp(src, kMagic, 4) != 0)
     fail(Status::Format, "load_state: not a MixCon session state (bad magic)");
   const uint32_t version = get<uint32_t>(src + 4);
-  if (version != kVersion)
+  if (version != 1 && version != kVersion)
     fail(Status::Format, "load_state: state version " + std::to_string(version) +
-                             " is not supported (expected " + std::to_string(kVersion) + ")");
+                             " is not supported (this library reads 1 and " +
+                             std::to_string(kVersion) + ")");
+  const int64_t header = version == 1 ? kHeaderBytesV1 : kHeaderBytes;
+  if (n < header + 1 + kChecksumBytes)
+    fail(Status::Format, "load_state: " + std::to_string(n) + " bytes is too short for a state");
   const uint64_t stored = get<uint64_t>(src + n - kChecksumBytes);
   if (XXH64(src, static_cast<size_t>(n - kChecksumBytes), 0) != stored)
     fail(Status::Checksum, "load_state: checksum mismatch (damaged or truncated state)");
@@ -111,8 +126,15 @@ void Session::load_state(const uint8_t* src, int64_t n) {
     fail(Status::ContextFull, "load_state: the state's position " + std::to_string(pos) +
                                   " exceeds this session's max_context " +
                                   std::to_string(max_context_));
-  const int64_t kv_bytes = pos * kv_.row_floats() * fb;
-  const int64_t body = kHeaderBytes + pos * 4 + attention_layers(c) * 2 * kv_bytes +
+  DType stored_kv = DType::F32;
+  if (version >= 2) {
+    const uint32_t t = get<uint32_t>(src + kHeaderBytesV1);
+    if (t > static_cast<uint32_t>(DType::Q8_0) || !kv_dtype_supported(static_cast<DType>(t)))
+      fail(Status::Format, "load_state: KV dtype " + std::to_string(t) + " is not f32, f16 or bf16");
+    stored_kv = static_cast<DType>(t);
+  }
+  const int64_t kv_bytes = pos * dtype_row_bytes(stored_kv, kv_.row_elements());
+  const int64_t body = header + pos * 4 + attention_layers(c) * 2 * kv_bytes +
                        conba_.serialized_bytes();
   if (n != body + 1 + kChecksumBytes && n != body + 1 + c.vocab_size * fb + kChecksumBytes)
     fail(Status::Format, "load_state: size " + std::to_string(n) +
@@ -121,22 +143,40 @@ void Session::load_state(const uint8_t* src, int64_t n) {
   const bool with_logits = flag == 1;
   if (flag > 1 || (n == body + 1 + kChecksumBytes) == with_logits)
     fail(Status::Format, "load_state: logits flag does not match the state's size");
-  const uint8_t* hist = src + kHeaderBytes;
+  const uint8_t* hist = src + header;
   for (int64_t i = 0; i < pos; ++i) {
     const int32_t t = get<int32_t>(hist + i * 4);
     if (t < 0 || t >= c.vocab_size)
       fail(Status::Format, "load_state: token " + std::to_string(i) + " of the history is out of range");
   }
+  // Rows of another KV dtype are converted through host memory, taken now
+  // so that nothing after the validation can fail.
+  const Backend& be = model_->backend();
+  const bool convert = stored_kv != kv_.dtype();
+  std::vector<uint8_t> converted(convert ? static_cast<size_t>(pos * kv_.row_bytes()) : 0);
+  std::vector<float> row(convert ? static_cast<size_t>(kv_.row_elements()) : 0);
+  auto upload_rows = [&](void* dst, const uint8_t* rows) {
+    if (!convert) {
+      be.upload(dst, rows, kv_bytes);
+      return;
+    }
+    const int64_t in_row = dtype_row_bytes(stored_kv, kv_.row_elements());
+    for (int64_t i = 0; i < pos; ++i) {
+      dequantize_row(stored_kv, rows + i * in_row, row.data(), kv_.row_elements());
+      quantize_row(kv_.dtype(), row.data(), converted.data() + i * kv_.row_bytes(),
+                   kv_.row_elements());
+    }
+    be.upload(dst, converted.data(), pos * kv_.row_bytes());
+  };
 
   // Validated: nothing below can fail.
-  const Backend& be = model_->backend();
   std::memcpy(history_.data(), hist, static_cast<size_t>(pos) * 4);
   const uint8_t* p = hist + pos * 4;
   for (int64_t l = 0; l < c.n_layers; ++l) {
     if (c.layer_types[l] != LayerType::Attention) continue;
-    be.upload(kv_.k(l), p, kv_bytes);
+    upload_rows(kv_.k(l), p);
     p += kv_bytes;
-    be.upload(kv_.v(l), p, kv_bytes);
+    upload_rows(kv_.v(l), p);
     p += kv_bytes;
   }
   conba_.deserialize(p);

@@ -23,7 +23,8 @@ constexpr int64_t kLogitsRows = 16;
 
 class Workspace {
  public:
-  Workspace(const Model& model, int64_t max_context, int n_threads);
+  // kv_dtype: a cache other than f32 needs f32 staging rows for k and v.
+  Workspace(const Model& model, int64_t max_context, int n_threads, DType kv_dtype);
 
   const ForwardScratch& scratch() const { return scratch_; }
   const ExecContext& exec() const { return exec_; }

@@ -14,6 +14,9 @@
 // across keys, no horizontal sums). Every query goes through exactly the
 // same blocks and operations whether it is alone (decode) or in a tile
 // (prefill), so tiling and thread count change no bit.
+//
+// An f16/bf16 cache is widened exactly (row_to_f32) as its blocks are
+// loaded, so the arithmetic after that is the f32 path's.
 #include <cmath>
 #include <limits>
 
@@ -30,7 +33,7 @@ constexpr int64_t kQueryTile = kAttentionQueryTile;
 
 // Heads [h0, h0+nh) (all in one KV group) for chunk tokens [i0, i1), with
 // (i1-i0)·nh <= kQueryTile; token i sees keys [0, pos0+i]. scratch:
-// (kQueryTile + kKeyBlock)·head_dim floats.
+// kAttentionScratchRows·head_dim floats.
 __attribute__((target_clones("avx512f", "avx2,fma", "default")))
 void attend_tile(const AttentionArgs& a, float scale, int64_t h0, int64_t nh, int64_t i0,
                  int64_t i1, float* __restrict scratch) {
@@ -39,6 +42,15 @@ void attend_tile(const AttentionArgs& a, float scale, int64_t h0, int64_t nh, in
   const int64_t nq = (i1 - i0) * nh;  // query u: token i0 + u / nh, head h0 + u % nh
   float* __restrict acc = scratch;                 // [nq, hd]
   float* __restrict kt = scratch + kQueryTile * hd;  // [hd, kKeyBlock]: the key block, transposed
+  // A narrower cache (f16/bf16): the block's values and one key row, widened.
+  float* __restrict vb = kt + kKeyBlock * hd;  // [kKeyBlock, hd]
+  float* __restrict kw = vb + kKeyBlock * hd;  // [hd]
+  const bool narrow = a.kv_dtype != DType::F32;
+  const int64_t eb = narrow ? 2 : 4;  // bytes per cached element
+  const uint8_t* k_bytes = static_cast<const uint8_t*>(a.k_cache);
+  const uint8_t* v_bytes = static_cast<const uint8_t*>(a.v_cache);
+  auto k_row = [&](int64_t s) { return k_bytes + (s * a.kv_stride + kv_off) * eb; };
+  auto v_row = [&](int64_t s) { return v_bytes + (s * a.kv_stride + kv_off) * eb; };
   float m[kQueryTile], l[kQueryTile];
   for (int64_t u = 0; u < nq; ++u) {
     m[u] = -std::numeric_limits<float>::infinity();
@@ -49,16 +61,23 @@ void attend_tile(const AttentionArgs& a, float scale, int64_t h0, int64_t nh, in
   const int64_t max_keys = a.pos0 + i1;
   for (int64_t s0 = 0; s0 < max_keys; s0 += kKeyBlock) {
     const int64_t block = max_keys - s0 < kKeyBlock ? max_keys - s0 : kKeyBlock;
-    // One head's keys are head_dim floats every kv_stride: a stride the
+    // One head's keys are head_dim values every kv_stride: a stride the
     // hardware prefetchers lose at each page, so the loads stalled on DRAM.
     // Ask for this block's values and the next block's keys ahead of use.
     const int64_t next = max_keys - s0 - block < kKeyBlock ? max_keys - s0 - block : kKeyBlock;
+    const int64_t row_bytes = hd * eb;
     for (int64_t j = 0; j < block; ++j) {
-      const float* k = a.k_cache + (s0 + j) * a.kv_stride + kv_off;
-      const float* v = a.v_cache + (s0 + j) * a.kv_stride + kv_off;
-      for (int64_t e = 0; e < hd; e += 16) __builtin_prefetch(v + e);
+      const uint8_t* kr = k_row(s0 + j);
+      const uint8_t* vr = v_row(s0 + j);
+      for (int64_t e = 0; e < row_bytes; e += 64) __builtin_prefetch(vr + e);
       if (j < next)
-        for (int64_t e = 0; e < hd; e += 16) __builtin_prefetch(k + kKeyBlock * a.kv_stride + e);
+        for (int64_t e = 0; e < row_bytes; e += 64) __builtin_prefetch(k_row(s0 + j + kKeyBlock) + e);
+      const float* k = reinterpret_cast<const float*>(kr);
+      if (narrow) {
+        row_to_f32(a.kv_dtype, kr, kw, hd);
+        row_to_f32(a.kv_dtype, vr, vb + j * hd, hd);
+        k = kw;
+      }
       for (int64_t e = 0; e < hd; ++e) kt[e * kKeyBlock + j] = k[e];
     }
     for (int64_t e = 0; e < hd; ++e)
@@ -98,7 +117,8 @@ void attend_tile(const AttentionArgs& a, float scale, int64_t h0, int64_t nh, in
       l[u] = lu;
       for (int64_t j = 0; j < nb; ++j) {
         const float p = sc[j];
-        const float* __restrict v = a.v_cache + (s0 + j) * a.kv_stride + kv_off;
+        const float* __restrict v =
+            narrow ? vb + j * hd : reinterpret_cast<const float*>(v_row(s0 + j));
         for (int64_t e = 0; e < hd; ++e) qacc[e] += p * v[e];
       }
     }

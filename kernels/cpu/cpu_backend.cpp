@@ -72,10 +72,11 @@ class CpuBackend final : public Backend {
   const void* map_weight(const void* host, int64_t) override { return host; }
 
   int64_t scratch_floats_per_thread(int64_t max_cols, int64_t head_dim) const override {
-    // matmul: a block of dequantized weight rows; attention: one head's accumulator.
-    // Rounded to a cache line so threads never share one.
+    // matmul: a block of dequantized weight rows; attention: a tile's
+    // accumulators and key/value blocks. Rounded to a cache line so threads
+    // never share one.
     const int64_t rows = cpu::kMatmulScratchRows * max_cols;
-    const int64_t att = (cpu::kAttentionQueryTile + cpu::kAttentionKeyBlock) * head_dim;
+    const int64_t att = cpu::kAttentionScratchRows * head_dim;
     const int64_t n = rows > att ? rows : att;
     return (n + 15) / 16 * 16;
   }
@@ -91,6 +92,10 @@ class CpuBackend final : public Backend {
   void rmsnorm(const ExecContext& cx, const float* x, const float* g, int64_t n, int64_t d,
                float eps, float* y) const override {
     cpu::rmsnorm(x, g, n, d, eps, y, cx.n_threads);
+  }
+  void store_rows(const ExecContext& cx, const float* src, int64_t count, DType dtype,
+                  void* dst) const override {
+    cpu::store_rows(src, count, dtype, dst, cx.n_threads);
   }
   void add(const ExecContext& cx, float* y, const float* x, int64_t count) const override {
     cpu::add(y, x, count, cx.n_threads);

@@ -52,11 +52,17 @@ void rope(float* x, int64_t n, int64_t row_stride, int64_t n_heads, int64_t head
 
 // ---- attention.cpp ------------------------------------------------------------
 // Queries walk the cache kAttentionQueryTile at a time, keys in blocks of
-// kAttentionKeyBlock; scratch: (kAttentionQueryTile + kAttentionKeyBlock)·head_dim
-// floats per thread.
+// kAttentionKeyBlock; scratch: kAttentionScratchRows·head_dim floats per
+// thread (accumulators, the transposed key block, a widened value block and
+// key row for an f16/bf16 cache).
 constexpr int64_t kAttentionQueryTile = 16;
 constexpr int64_t kAttentionKeyBlock = 64;
+constexpr int64_t kAttentionScratchRows = kAttentionQueryTile + 2 * kAttentionKeyBlock + 1;
 void attention(const AttentionArgs& a, const ExecContext& cx);
+
+// ---- store_rows.cpp -------------------------------------------------------------
+// dst[i] = src[i] rounded to dtype (F32 copy; F16/BF16 round to nearest even).
+void store_rows(const float* src, int64_t count, DType dtype, void* dst, int n_threads);
 
 // ---- conv.cpp -------------------------------------------------------------------
 void causal_conv(const CausalConvArgs& a, int n_threads);

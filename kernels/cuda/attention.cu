@@ -19,6 +19,10 @@
 // One decode token of a long context thus spreads over enough blocks to
 // fill the GPU, and a prefill chunk runs one split per (tile, head) when its
 // tiles already do. Nothing grows with the context but the split length.
+//
+// Pass 1 is a template over the cache's element type (Load: f32, f16 or
+// bf16, widened exactly as in device_math.cuh); the arithmetic after the
+// load is the same for all three.
 #include <string>
 
 #include "kernels/cuda/cuda_check.h"
@@ -42,9 +46,10 @@ constexpr int64_t kMaxGridYZ = 65535;
 struct Params {
   const float* q;
   int64_t q_stride;
-  const float* k;
-  const float* v;
-  int64_t kv_stride;
+  const uint8_t* k;
+  const uint8_t* v;
+  int64_t kv_stride;  // elements
+  int64_t elem_bytes;
   float* out;
   int64_t out_stride;
   int64_t pos0;
@@ -58,6 +63,13 @@ struct Params {
   float* partials;  // [tokens of the launch, n_heads, n_splits, head_dim + 2]
 };
 
+// Element d of cached row s (keys or values) of the KV head at kv_off.
+__device__ inline const uint8_t* kv_row(const uint8_t* base, const Params& p, int64_t s,
+                                        int64_t kv_off) {
+  return base + (s * p.kv_stride + kv_off) * p.elem_bytes;
+}
+
+template <class Load>
 __global__ void attention_partial_kernel(const Params p) {
   extern __shared__ float smem[];
   float* q_sh = smem;                 // [head_dim]
@@ -83,9 +95,9 @@ __global__ void attention_partial_kernel(const Params p) {
   for (int64_t t0 = s0; t0 < s1; t0 += kKeyTile) {
     const int nt = static_cast<int>(s1 - t0 < kKeyTile ? s1 - t0 : kKeyTile);
     for (int j = warp; j < nt; j += kWarps) {
-      const float* kr = p.k + (t0 + j) * p.kv_stride + kv_off;
+      const uint8_t* kr = kv_row(p.k, p, t0 + j, kv_off);
       float dot = 0.0f;
-      for (int64_t d = lane; d < hd; d += kWarp) dot += kr[d] * q_sh[d];
+      for (int64_t d = lane; d < hd; d += kWarp) dot += Load::at(kr, d) * q_sh[d];
       dot = warp_sum(dot);
       if (lane == 0) score[j] = dot * p.scale;
     }
@@ -101,10 +113,10 @@ __global__ void attention_partial_kernel(const Params p) {
     for (int j = 0; j < nt; ++j) {
       const float pj = expf(score[j] - m_new);
       l += pj;
-      const float* vr = p.v + (t0 + j) * p.kv_stride + kv_off;
+      const uint8_t* vr = kv_row(p.v, p, t0 + j, kv_off);
       for (int k = 0; k < kDimsPerThread; ++k) {
         const int64_t d = threadIdx.x + static_cast<int64_t>(k) * kThreads;
-        if (d < hd) acc[k] += pj * vr[d];
+        if (d < hd) acc[k] += pj * Load::at(vr, d);
       }
     }
     m = m_new;
@@ -166,6 +178,7 @@ size_t prefill_smem_bytes(int64_t hd) {
          sizeof(float);
 }
 
+template <class Load>
 __global__ void attention_prefill_partial_kernel(const Params p, int64_t n_launch) {
   extern __shared__ float smem[];
   const int64_t hd = p.head_dim, k_stride = hd + 1;
@@ -202,8 +215,8 @@ __global__ void attention_prefill_partial_kernel(const Params p, int64_t n_launc
     __syncthreads();  // the previous tile is consumed (first pass: q_sh is written)
     for (int64_t e = threadIdx.x; e < nt * hd; e += kThreads) {
       const int64_t j = e / hd, d = e % hd;
-      k_sh[j * k_stride + d] = p.k[(t0 + j) * p.kv_stride + kv_off + d];
-      v_sh[j * hd + d] = p.v[(t0 + j) * p.kv_stride + kv_off + d];
+      k_sh[j * k_stride + d] = Load::at(kv_row(p.k, p, t0 + j, kv_off), d);
+      v_sh[j * hd + d] = Load::at(kv_row(p.v, p, t0 + j, kv_off), d);
     }
     __syncthreads();
     // Scores of every (query, key) pair of the tile; -inf past a query's
@@ -255,6 +268,19 @@ __global__ void attention_prefill_partial_kernel(const Params p, int64_t n_launc
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+template <class Load>
+void launch_partial(const Params& p, bool tiled, dim3 grid, size_t smem, int64_t nb,
+                    cudaStream_t stream) {
+  if (tiled) {
+    attention_prefill_partial_kernel<Load><<<grid, kThreads, prefill_smem_bytes(p.head_dim), stream>>>(
+        p, nb);
+    check_launch("attention prefill kernel launch");
+  } else {
+    attention_partial_kernel<Load><<<grid, kThreads, smem, stream>>>(p);
+    check_launch("attention partial kernel launch");
+  }
+}
+
 }  // namespace
 
 void attention(const AttentionArgs& a, float* partials, int64_t partial_floats, int sm_count,
@@ -268,13 +294,16 @@ void attention(const AttentionArgs& a, float* partials, int64_t partial_floats, 
                                       " is not a multiple of n_kv_heads " +
                                       std::to_string(a.n_kv_heads));
   if (a.n_heads > 0x7fffffff) fail(Status::Unsupported, "attention: too many heads");
+  if (a.kv_dtype != DType::F32 && a.kv_dtype != DType::F16 && a.kv_dtype != DType::BF16)
+    fail(Status::Unsupported, "attention: a KV cache must be f32, f16 or bf16");
 
   Params p{};
   p.q = a.q;
   p.q_stride = a.q_stride;
-  p.k = a.k_cache;
-  p.v = a.v_cache;
+  p.k = static_cast<const uint8_t*>(a.k_cache);
+  p.v = static_cast<const uint8_t*>(a.v_cache);
   p.kv_stride = a.kv_stride;
+  p.elem_bytes = a.kv_dtype == DType::F32 ? 4 : 2;
   p.out = a.out;
   p.out_stride = a.out_stride;
   p.pos0 = a.pos0;
@@ -313,13 +342,11 @@ void attention(const AttentionArgs& a, float* partials, int64_t partial_floats, 
 
     const dim3 grid1(static_cast<unsigned int>(a.n_heads), static_cast<unsigned int>(p.n_splits),
                      static_cast<unsigned int>(query_blocks));
-    if (tiled) {
-      attention_prefill_partial_kernel<<<grid1, kThreads, prefill_smem_bytes(a.head_dim), stream>>>(
-          p, nb);
-      check_launch("attention prefill kernel launch");
-    } else {
-      attention_partial_kernel<<<grid1, kThreads, smem, stream>>>(p);
-      check_launch("attention partial kernel launch");
+    switch (a.kv_dtype) {
+      case DType::F32: launch_partial<LoadF32>(p, tiled, grid1, smem, nb, stream); break;
+      case DType::F16: launch_partial<LoadF16>(p, tiled, grid1, smem, nb, stream); break;
+      case DType::BF16: launch_partial<LoadBF16>(p, tiled, grid1, smem, nb, stream); break;
+      default: fail(Status::Unsupported, "attention: a KV cache must be f32, f16 or bf16");
     }
     const dim3 grid2(static_cast<unsigned int>(a.n_heads), static_cast<unsigned int>(nb));
     attention_combine_kernel<<<grid2, kThreads, 0, stream>>>(p);

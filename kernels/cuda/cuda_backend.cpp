@@ -203,6 +203,11 @@ class CudaBackend final : public Backend {
     Scope scope(*this);
     cuda::rmsnorm(x, g, n, d, eps, y, stream_);
   }
+  void store_rows(const ExecContext&, const float* src, int64_t count, DType dtype,
+                  void* dst) const override {
+    Scope scope(*this);
+    cuda::store_rows(src, count, dtype, dst, stream_);
+  }
   void add(const ExecContext&, float* y, const float* x, int64_t count) const override {
     Scope scope(*this);
     cuda::add(y, x, count, stream_);

@@ -60,6 +60,10 @@ constexpr int64_t kMaxHeadDim = 512;
 void attention(const AttentionArgs& a, float* partials, int64_t partial_floats, int sm_count,
                cudaStream_t stream);
 
+// ---- store_rows.cu ------------------------------------------------------------------
+// dst[i] = src[i] rounded to dtype (F32 copy; F16/BF16 round to nearest even).
+void store_rows(const float* src, int64_t count, DType dtype, void* dst, cudaStream_t stream);
+
 // ---- conv.cu ------------------------------------------------------------------------
 void causal_conv(const CausalConvArgs& a, cudaStream_t stream);
 

@@ -220,10 +220,11 @@ namespace Mixcon
             finally { GC.KeepAlive(this); }
         }
 
-        /// <summary>A new session; 0 for either argument means the model's value.</summary>
-        public Session NewSession(long maxContext = 0, int threads = 0)
+        /// <summary>A new session; 0 for maxContext or threads means the model's value;
+        /// kvDtype F16 or BF16 halves the KV cache.</summary>
+        public Session NewSession(long maxContext = 0, int threads = 0, KvDtype kvDtype = KvDtype.F32)
         {
-            return new Session(this, maxContext, threads);
+            return new Session(this, maxContext, threads, kvDtype);
         }
 
         public bool IsClosed { get { return handle.IsClosed; } }

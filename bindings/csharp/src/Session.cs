@@ -17,14 +17,14 @@ namespace Mixcon
         byte[] textBuf = new byte[256];
         readonly int[] tokenBuf = new int[1];
 
-        internal Session(Model model, long maxContext, int threads)
+        internal Session(Model model, long maxContext, int threads, KvDtype kvDtype)
         {
             Model = model;
             vocabSize = model.VocabSize;
             eos = model.EosId;
             try
             {
-                handle = Own(MixconNative.session_create(model.Ptr, threads, maxContext));
+                handle = Own(MixconNative.session_create(model.Ptr, threads, maxContext, (int)kvDtype));
             }
             finally { GC.KeepAlive(model); }
         }

@@ -26,4 +26,14 @@ namespace Mixcon
         /// <summary>CUDA when available, else the CPU (loading only).</summary>
         Auto = 2,
     }
+
+    /// <summary>What a session's attention KV cache holds (mixcon_dtype; pinned numbers).
+    /// F32 is exact; F16 and BF16 halve the cache memory and what a long-context decode
+    /// step reads, at the cost of rounding each key and value once.</summary>
+    public enum KvDtype
+    {
+        F32 = 0,
+        F16 = 1,
+        BF16 = 2,
+    }
 }

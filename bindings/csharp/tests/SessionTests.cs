@@ -122,6 +122,23 @@ namespace Mixcon.Tests
         }
 
         [Test]
+        public void F16KvCacheIsSmallerAndItsStateLoadsIntoAnF32Session()
+        {
+            using (var half = model.NewSession(1024, kvDtype: KvDtype.F16))
+            using (var exact = model.NewSession(1024))
+            {
+                Assert.Less(half.MemoryBytes, exact.MemoryBytes);
+                half.Feed(Prompt);
+                byte[] state = half.SaveState();
+                exact.LoadState(state);
+                Assert.AreEqual(Prompt.Length, exact.Position);
+                CollectionAssert.AreEqual(half.Logits(), exact.Logits());
+                var e = Assert.Throws<MixconException>(() => model.NewSession(kvDtype: (KvDtype)3));
+                Assert.AreEqual(Status.Unsupported, e.Status);
+            }
+        }
+
+        [Test]
         public void DamagedStateIsRejectedAndChangesNothing()
         {
             using (var s = model.NewSession())

@@ -13,19 +13,31 @@ from .model import Model
 from .sampler import Sampler
 
 
+# mixcon_dtype numbers of the KV cache types a session can have.
+_KV_DTYPES = {"f32": 0, "f16": 1, "bf16": 2}
+
+
 class Session(NativeHandle):
     """A session owns its state (KV cache, Conba state, logits). Use it from
     one thread at a time; cancel() may be called from any thread."""
 
     __slots__ = ("model", "_n_vocab", "_eos", "_text_buf", "_token_buf")
 
-    def __init__(self, model: Model, max_context: int = 0, threads: int = 0):
-        """max_context 0 = the model's; threads 0 = the model's thread count.
+    def __init__(self, model: Model, max_context: int = 0, threads: int = 0,
+                 kv_dtype: str = "f32"):
+        """max_context 0 = the model's; threads 0 = the model's thread count;
+        kv_dtype "f32" (exact), "f16" or "bf16" (half the KV cache memory and
+        the bytes a long-context step reads; keys and values rounded once).
         All memory the session needs is planned here."""
         if not isinstance(model, Model):
             raise MixconError(Status.INVALID_ARGUMENT,
                               f"Session needs a Model, got {type(model).__name__}")
-        self._init(native.session_create(model._handle(), threads, max_context), model,
+        try:
+            kv = _KV_DTYPES[kv_dtype]
+        except (KeyError, TypeError):
+            raise MixconError(Status.INVALID_ARGUMENT,
+                              f"kv_dtype must be one of {sorted(_KV_DTYPES)}, got {kv_dtype!r}") from None
+        self._init(native.session_create(model._handle(), threads, max_context, kv), model,
                    model.n_vocab, model.eos_id)
 
     def _init(self, ptr, model, n_vocab, eos):

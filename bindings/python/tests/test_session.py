@@ -245,3 +245,30 @@ def test_many_sessions_do_not_leak(model):
     cycle(500)
     growth = _rss_bytes() - before
     assert growth < 8 * 1024 * 1024, f"RSS grew by {growth} bytes over 500 sessions"
+
+
+def test_f16_kv_cache_is_smaller_and_its_state_moves_between_cache_types(model):
+    with model.session(max_context=1024) as exact, \
+            model.session(max_context=1024, kv_dtype="f16") as half:
+        assert half.memory_bytes < exact.memory_bytes
+        exact.feed(PROMPT)
+        half.feed(PROMPT)
+        f32_logits, f16_logits = exact.logits(), half.logits()
+        scale = max(abs(x) for x in f32_logits)
+        assert max(abs(a - b) for a, b in zip(f32_logits, f16_logits)) <= 5e-4 * scale
+        state = half.save_state()
+        assert len(state) < len(exact.save_state())
+        # An f16 state loads into an f32 session (widened exactly) and back.
+        exact.load_state(state)
+        assert exact.tokens() == PROMPT
+        half.reset()
+        half.load_state(exact.save_state())
+        assert half.save_state() == state
+
+
+@pytest.mark.parametrize("bad", ["q8_0", "f64", None, 1])
+def test_bad_kv_dtype_is_an_invalid_argument(model, bad):
+    with pytest.raises(MixconError) as e:
+        model.session(kv_dtype=bad)
+    assert e.value.status == Status.INVALID_ARGUMENT
+    assert "kv_dtype" in e.value.message

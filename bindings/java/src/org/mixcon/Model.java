@@ -320,17 +320,25 @@ public final class Model implements AutoCloseable {
 
   /** A new session with the model's full context and thread count. */
   public Session newSession() {
-    return new Session(this, 0, 0);
+    return new Session(this, 0, 0, KvDtype.F32);
   }
 
   /** A new session holding at most {@code maxContext} tokens (0 = the model's). */
   public Session newSession(long maxContext) {
-    return new Session(this, maxContext, 0);
+    return new Session(this, maxContext, 0, KvDtype.F32);
   }
 
   /** A new session; 0 for either argument means the model's value. */
   public Session newSession(long maxContext, int threads) {
-    return new Session(this, maxContext, threads);
+    return new Session(this, maxContext, threads, KvDtype.F32);
+  }
+
+  /**
+   * A new session whose KV cache holds {@code kvDtype} values: {@link KvDtype#F16} or
+   * {@link KvDtype#BF16} halve the cache; 0 for maxContext or threads means the model's value.
+   */
+  public Session newSession(long maxContext, int threads, KvDtype kvDtype) {
+    return new Session(this, maxContext, threads, kvDtype);
   }
 
   public boolean isClosed() {

@@ -21,12 +21,15 @@ public final class Session implements AutoCloseable {
   private final int[] tokenBuf = new int[1];
   private int lastToken = -1;
 
-  Session(Model model, long maxContext, int threads) {
+  Session(Model model, long maxContext, int threads, KvDtype kvDtype) {
+    if (kvDtype == null) {
+      throw new MixconException(Status.INVALID_ARGUMENT, "kvDtype is null");
+    }
     this.model = model;
     this.vocabSize = Math.toIntExact(model.vocabSize());
     this.eos = model.eosId();
     try {
-      handle = own(MixconNative.session_create(model.ptr(), threads, maxContext));
+      handle = own(MixconNative.session_create(model.ptr(), threads, maxContext, kvDtype.code));
     } finally {
       model.keepAlive();
     }

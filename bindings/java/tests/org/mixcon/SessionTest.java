@@ -109,6 +109,20 @@ class SessionTest {
   }
 
   @Test
+  void f16KvCacheIsSmallerAndItsStateLoadsIntoAnF32Session() {
+    try (Session half = model.newSession(1024, 0, KvDtype.F16);
+        Session exact = model.newSession(1024, 0)) {
+      assertTrue(half.memoryBytes() < exact.memoryBytes());
+      half.feed(PROMPT);
+      byte[] state = half.saveState();
+      exact.loadState(state);
+      assertEquals(PROMPT.length, exact.position());
+      assertArrayEquals(half.logits(), exact.logits());
+      assertThrows(MixconException.class, () -> model.newSession(0, 0, null));
+    }
+  }
+
+  @Test
   void damagedStateIsRejectedAndChangesNothing() {
     try (Session s = model.newSession()) {
       s.feed(PROMPT);
