@@ -1,0 +1,205 @@
+// Numerics: a score is a 16-lane dot product over head_dim reduced by a fixed
+// tree, the value sum runs over keys in order; every query goes through the
+// same blocks and operations whether it is alone (decode) or in a tile
+// (prefill), so, as on the portable path, tiling and thread count change no
+// bit. An f16/bf16 cache is widened exactly as each block is loaded.
+#include "kernels/cpu/attention_avx512.h"
+
+// GCC 12's AVX-512 intrinsics pass an intentionally undefined vector and
+// trip -Wmaybe-uninitialized.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+
+#include <limits>
+
+#include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/vec_math.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define MIXCON_HAVE_AVX512_PATH 1
+#endif
+
+namespace mixcon {
+namespace cpu {
+#ifdef MIXCON_HAVE_AVX512_PATH
+namespace {
+
+#define MIXCON_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma,f16c")))
+#define MIXCON_AVX512_INLINE MIXCON_AVX512 __attribute__((always_inline)) inline
+
+constexpr int64_t kQ = kAttentionQueryTile;
+constexpr int64_t kB = kAttentionKeyBlock;
+
+// r[k] = the sum of v[k]'s 16 lanes, for k < 16: the pairs of vectors are
+// folded by halves (256-bit, then 128-bit blocks, then within blocks), so
+// the 16 sums come out together after 15 adds instead of 16 separate
+// horizontal reductions.
+MIXCON_AVX512_INLINE __m512 sum16(const __m512* v) {
+  __m512 w[8], z[4], g[2];
+  for (int i = 0; i < 8; ++i)  // w[i]: 8 partials of key 2i, then of key 2i+1
+    w[i] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0x44),
+                         _mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0xEE));
+  for (int i = 0; i < 4; ++i)  // z[i]: 4 partials each of keys 4i .. 4i+3
+    z[i] = _mm512_add_ps(_mm512_shuffle_f32x4(w[2 * i], w[2 * i + 1], 0x88),
+                         _mm512_shuffle_f32x4(w[2 * i], w[2 * i + 1], 0xDD));
+  for (int i = 0; i < 2; ++i)  // block L of g[i]: 2 partials of keys 8i+L, 8i+4+L
+    g[i] = _mm512_add_ps(_mm512_shuffle_ps(z[2 * i], z[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                         _mm512_shuffle_ps(z[2 * i], z[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+  // Block L: keys L, 4+L, 8+L, 12+L; lane 4L+m holds key 4m+L.
+  const __m512 r = _mm512_add_ps(_mm512_shuffle_ps(g[0], g[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                                 _mm512_shuffle_ps(g[0], g[1], _MM_SHUFFLE(3, 1, 3, 1)));
+  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  return _mm512_permutexvar_ps(order, r);
+}
+
+// One cached row of head_dim values widened to float32 (exact).
+MIXCON_AVX512_INLINE void widen(DType t, const uint8_t* src, float* dst, int64_t nc) {
+  const uint16_t* h = reinterpret_cast<const uint16_t*>(src);
+  if (t == DType::F16) {
+    for (int64_t c = 0; c < nc; ++c)
+      _mm512_storeu_ps(dst + 16 * c, _mm512_cvtph_ps(_mm256_loadu_si256(
+                                         reinterpret_cast<const __m256i*>(h + 16 * c))));
+  } else {
+    for (int64_t c = 0; c < nc; ++c) {
+      const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(h + 16 * c));
+      _mm512_storeu_ps(dst + 16 * c,
+                       _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(b), 16)));
+    }
+  }
+}
+
+// qacc[16·c0 .. 16·(c0+NC)) += Σ_j p[j] · v_j over the block's keys, the NC
+// accumulators held in registers across all keys.
+template <int NC>
+MIXCON_AVX512_INLINE void add_values(float* qacc, const float* p, int64_t nb,
+                                     const float* const* vrow, int64_t c0) {
+  __m512 r[NC];
+  for (int c = 0; c < NC; ++c) r[c] = _mm512_loadu_ps(qacc + 16 * (c0 + c));
+  for (int64_t j = 0; j < nb; ++j) {
+    const __m512 pj = _mm512_set1_ps(p[j]);
+    const float* v = vrow[j] + 16 * c0;
+    for (int c = 0; c < NC; ++c) r[c] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(v + 16 * c), r[c]);
+  }
+  for (int c = 0; c < NC; ++c) _mm512_storeu_ps(qacc + 16 * (c0 + c), r[c]);
+}
+
+MIXCON_AVX512 void add_all_values(float* qacc, const float* p, int64_t nb, const float* const* vrow,
+                                  int64_t nc) {
+  int64_t c0 = 0;
+  for (; c0 + 8 <= nc; c0 += 8) add_values<8>(qacc, p, nb, vrow, c0);
+  switch (nc - c0) {
+    case 7: add_values<7>(qacc, p, nb, vrow, c0); break;
+    case 6: add_values<6>(qacc, p, nb, vrow, c0); break;
+    case 5: add_values<5>(qacc, p, nb, vrow, c0); break;
+    case 4: add_values<4>(qacc, p, nb, vrow, c0); break;
+    case 3: add_values<3>(qacc, p, nb, vrow, c0); break;
+    case 2: add_values<2>(qacc, p, nb, vrow, c0); break;
+    case 1: add_values<1>(qacc, p, nb, vrow, c0); break;
+    default: break;
+  }
+}
+
+}  // namespace
+
+MIXCON_AVX512 void attend_tile_avx512(const AttentionArgs& a, float scale, int64_t h0, int64_t nh,
+                                      int64_t i0, int64_t i1, float* scratch) {
+  const int64_t hd = a.head_dim, nc = hd / 16;
+  const int64_t kv_off = (h0 / (a.n_heads / a.n_kv_heads)) * hd;
+  const int64_t nq = (i1 - i0) * nh;  // query u: token i0 + u / nh, head h0 + u % nh
+  float* acc = scratch;          // [nq, hd]
+  float* kb = acc + kQ * hd;     // [kB, hd] a narrow block's keys, widened
+  float* vb = kb + kB * hd;      // [kB, hd] and its values
+  float* zero = vb + kB * hd;    // [hd] stands in for keys past the block
+  const bool narrow = a.kv_dtype != DType::F32;
+  const int64_t eb = narrow ? 2 : 4, row_bytes = hd * eb;
+  const uint8_t* k_bytes = static_cast<const uint8_t*>(a.k_cache);
+  const uint8_t* v_bytes = static_cast<const uint8_t*>(a.v_cache);
+  auto k_row = [&](int64_t s) { return k_bytes + (s * a.kv_stride + kv_off) * eb; };
+  auto v_row = [&](int64_t s) { return v_bytes + (s * a.kv_stride + kv_off) * eb; };
+
+  float m[kQ], l[kQ];
+  for (int64_t u = 0; u < nq; ++u) {
+    m[u] = -std::numeric_limits<float>::infinity();
+    l[u] = 0.0f;
+  }
+  for (int64_t j = 0; j < nq * hd; ++j) acc[j] = 0.0f;
+  for (int64_t e = 0; e < hd; ++e) zero[e] = 0.0f;
+
+  const float* krow[kB];
+  const float* vrow[kB];
+  const int64_t max_keys = a.pos0 + i1;
+  for (int64_t s0 = 0; s0 < max_keys; s0 += kB) {
+    const int64_t block = max_keys - s0 < kB ? max_keys - s0 : kB;
+    // A head's rows are head_dim values every kv_stride: a stride the
+    // hardware prefetchers lose at each page. Ask for this block's values
+    // and the next block's keys ahead of use.
+    const int64_t next = max_keys - s0 - block < kB ? max_keys - s0 - block : kB;
+    for (int64_t j = 0; j < block; ++j) {
+      const uint8_t* kr = k_row(s0 + j);
+      const uint8_t* vr = v_row(s0 + j);
+      if (j < next)
+        for (int64_t e = 0; e < row_bytes; e += 64) {
+          _mm_prefetch(reinterpret_cast<const char*>(k_row(s0 + j + kB) + e), _MM_HINT_T1);
+          _mm_prefetch(reinterpret_cast<const char*>(v_row(s0 + j + kB) + e), _MM_HINT_T1);
+        }
+      if (narrow) {
+        widen(a.kv_dtype, kr, kb + j * hd, nc);
+        widen(a.kv_dtype, vr, vb + j * hd, nc);
+        krow[j] = kb + j * hd;
+        vrow[j] = vb + j * hd;
+      } else {
+        krow[j] = reinterpret_cast<const float*>(kr);
+        vrow[j] = reinterpret_cast<const float*>(vr);
+      }
+    }
+    for (int64_t j = block; j < kB; ++j) krow[j] = vrow[j] = zero;
+
+    for (int64_t u = 0; u < nq; ++u) {
+      const int64_t i = i0 + u / nh, h = h0 + u % nh;
+      const int64_t n_keys = a.pos0 + i + 1;
+      if (s0 >= n_keys) continue;
+      const int64_t nb = n_keys - s0 < kB ? n_keys - s0 : kB;
+      const float* q = a.q + i * a.q_stride + h * hd;
+      float* qacc = acc + u * hd;
+
+      alignas(64) float sc[kB];
+      for (int64_t g = 0; g < (nb + 15) / 16; ++g) {
+        __m512 s[16];
+        for (int jj = 0; jj < 16; ++jj) s[jj] = _mm512_setzero_ps();
+        const float* const* kg = krow + 16 * g;
+        for (int64_t c = 0; c < nc; ++c) {
+          const __m512 qv = _mm512_loadu_ps(q + 16 * c);
+          for (int jj = 0; jj < 16; ++jj)
+            s[jj] = _mm512_fmadd_ps(qv, _mm512_loadu_ps(kg[jj] + 16 * c), s[jj]);
+        }
+        _mm512_store_ps(sc + 16 * g, _mm512_mul_ps(sum16(s), _mm512_set1_ps(scale)));
+      }
+      float bm = -std::numeric_limits<float>::infinity();
+      for (int64_t j = 0; j < nb; ++j) bm = sc[j] > bm ? sc[j] : bm;
+      if (bm > m[u]) {
+        const float c = exp_approx(m[u] - bm);  // ~0 on the first block
+        l[u] *= c;
+        for (int64_t e = 0; e < hd; ++e) qacc[e] *= c;
+        m[u] = bm;
+      }
+      const float mu = m[u];
+      for (int64_t j = 0; j < nb; ++j) sc[j] = exp_approx(sc[j] - mu);
+      float lu = l[u];
+      for (int64_t j = 0; j < nb; ++j) lu += sc[j];
+      l[u] = lu;
+      add_all_values(qacc, sc, nb, vrow, nc);
+    }
+  }
+  for (int64_t u = 0; u < nq; ++u) {
+    const int64_t i = i0 + u / nh, h = h0 + u % nh;
+    const float inv = 1.0f / l[u];
+    float* out = a.out + i * a.out_stride + h * hd;
+    for (int64_t e = 0; e < hd; ++e) out[e] = acc[u * hd + e] * inv;
+  }
+}
+
+#endif  // MIXCON_HAVE_AVX512_PATH
+
+}  // namespace cpu
+}  // namespace mixcon
