@@ -116,7 +116,8 @@ struct ConbaScanArgs {
 
 // Attention of n_tokens queries at positions pos0.. over the cached keys and
 // values 0..pos0+i (causal), with grouped KV heads (MODEL.md §3). The cache
-// holds kv_dtype elements (F32, F16 or BF16; see store_rows), read as float32.
+// holds kv_dtype elements (F32, F16 or BF16; see store_kv), read as float32:
+// key s of KV head g starts at element g·kv_head_stride + s·kv_stride.
 struct AttentionArgs {
   int64_t n_tokens = 0;
   int64_t pos0 = 0;
@@ -125,9 +126,10 @@ struct AttentionArgs {
   int64_t head_dim = 0;
   const float* q = nullptr;  // [n, n_heads*head_dim] rows of q_stride
   int64_t q_stride = 0;
-  const void* k_cache = nullptr;  // [>= pos0+n, n_kv_heads*head_dim] rows of kv_stride elements
+  const void* k_cache = nullptr;  // keys 0 .. pos0+n-1 of every KV head
   const void* v_cache = nullptr;
-  int64_t kv_stride = 0;
+  int64_t kv_stride = 0;       // elements from one key of a head to the next
+  int64_t kv_head_stride = 0;  // elements from one KV head to the next
   DType kv_dtype = DType::F32;
   float* out = nullptr;  // [n, n_heads*head_dim] rows of out_stride
   int64_t out_stride = 0;
@@ -166,11 +168,13 @@ class Backend {
   // y[i] = x[i] / sqrt(mean(x[i]²) + eps) ⊙ g, rows of d.
   virtual void rmsnorm(const ExecContext& cx, const float* x, const float* g, int64_t n,
                        int64_t d, float eps, float* y) const = 0;
-  // dst[i] = src[i] rounded to `dtype` (F32: a copy; F16, BF16: round to
-  // nearest even, as core/format/dtype.h), count values: how rows enter a
-  // KV cache kept in a narrower type.
-  virtual void store_rows(const ExecContext& cx, const float* src, int64_t count, DType dtype,
-                          void* dst) const = 0;
+  // How keys or values enter the KV cache: src holds n token rows of
+  // n_heads·head_dim floats; head g of row i goes to the head_dim elements at
+  // dst + g·head_stride + (pos0+i)·head_dim, in `dtype` (F32: copied; F16,
+  // BF16: rounded to nearest even, as core/format/dtype.h).
+  virtual void store_kv(const ExecContext& cx, const float* src, int64_t n, int64_t n_heads,
+                        int64_t head_dim, int64_t pos0, int64_t head_stride, DType dtype,
+                        void* dst) const = 0;
   // y += x, count floats.
   virtual void add(const ExecContext& cx, float* y, const float* x, int64_t count) const = 0;
   // Rotate-half RoPE in place on n rows (row_stride floats apart) of n_heads

@@ -296,6 +296,7 @@ TEST_F(CudaVsCpu, AttentionDecodePrefillLongContextGrouped) {
     a.head_dim = c.hd;
     a.q_stride = q_stride;
     a.kv_stride = kv_stride;
+    a.kv_head_stride = c.hd;
     a.out_stride = out_stride;
     std::vector<float> want(static_cast<size_t>(c.n * out_stride), 0.0f);
     a.q = q.data();
@@ -338,6 +339,7 @@ TEST_F(CudaVsCpu, AttentionOverF16AndBf16Caches) {
       a.head_dim = c.hd;
       a.q_stride = qd;
       a.kv_stride = kv_stride;
+      a.kv_head_stride = c.hd;
       a.kv_dtype = t;
       a.out_stride = qd;
       std::vector<float> want(static_cast<size_t>(c.n * qd), 0.0f);
@@ -358,23 +360,24 @@ TEST_F(CudaVsCpu, AttentionOverF16AndBf16Caches) {
   }
 }
 
-// Rows stored into a narrow cache round to the same bits on both backends,
-// ties, overflow, subnormals and signed zeros included.
-TEST_F(CudaVsCpu, StoreRowsRoundsLikeTheCpu) {
-  std::vector<float> x = rnd(5000, 64, -70000.0f, 70000.0f);
-  const std::vector<float> special = {0.0f, -0.0f, 1.0f + 1.0f / 2048.0f, 1.0f + 3.0f / 2048.0f,
-                                      65504.0f, 65519.0f, 65520.0f, -1e9f, 3e-8f, -6e-5f, 1e-40f,
-                                      1.0f + 1.0f / 256.0f, 1.0f + 3.0f / 256.0f};
-  x.insert(x.end(), special.begin(), special.end());
-  const int64_t n = int64_t(x.size());
+// Keys stored into the head-major cache land at the same places with the
+// same bits on both backends: ties, overflow, subnormals and signed zeros
+// included.
+TEST_F(CudaVsCpu, StoreKvRoundsAndPlacesLikeTheCpu) {
+  const int64_t heads = 3, hd = 40, ctx = 90, pos0 = 11, n = 41;
+  std::vector<float> x = rnd(n * heads * hd, 64, -70000.0f, 70000.0f);
+  const float special[] = {0.0f, -0.0f, 1.0f + 1.0f / 2048.0f, 1.0f + 3.0f / 2048.0f, 65504.0f,
+                           65519.0f, 65520.0f, -1e9f, 3e-8f, -6e-5f, 1e-40f, 1.0f + 1.0f / 256.0f,
+                           1.0f + 3.0f / 256.0f};
+  for (size_t i = 0; i < sizeof special / sizeof special[0]; ++i) x[i * 7] = special[i];
   const float* gx = dev(x);
   for (DType t : {DType::F16, DType::BF16, DType::F32}) {
-    const int64_t bytes = dtype_row_bytes(t, n);
-    std::vector<uint8_t> want(static_cast<size_t>(bytes)), got(want.size());
-    cpu_->store_rows(cx_, x.data(), n, t, want.data());
+    const int64_t bytes = dtype_row_bytes(t, heads * ctx * hd);
+    std::vector<uint8_t> want(static_cast<size_t>(bytes), 0), got(want.size());
+    cpu_->store_kv(cx_, x.data(), n, heads, hd, pos0, ctx * hd, t, want.data());
     void* d = gpu_->alloc(bytes);
     owned_.push_back(d);
-    gpu_->store_rows(gx_, gx, n, t, d);
+    gpu_->store_kv(gx_, gx, n, heads, hd, pos0, ctx * hd, t, d);
     gpu_->download(got.data(), d, bytes);
     EXPECT_EQ(got, want) << dtype_name(t);
   }

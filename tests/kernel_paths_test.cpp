@@ -180,6 +180,7 @@ TEST(KernelPaths, AttentionEveryPathMatchesAFloat64Reference) {
         a.k_cache = kc.data();
         a.v_cache = vc.data();
         a.kv_stride = kvd;
+        a.kv_head_stride = c.hd;
         a.kv_dtype = t;
         a.out_stride = qd;
         std::vector<float> one(size_t(c.n * qd)), two(one.size()), single(one.size());

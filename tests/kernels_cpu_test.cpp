@@ -231,6 +231,7 @@ AttentionArgs attention_args(int64_t n, int64_t pos0, int64_t H, int64_t G, int6
   a.k_cache = k.data();
   a.v_cache = v.data();
   a.kv_stride = G * hd;
+  a.kv_head_stride = hd;
   a.out = out.data();
   a.out_stride = H * hd;
   return a;
@@ -295,8 +296,7 @@ TEST(KernelsCpu, AttentionChunkEqualsOneQueryAtATimeBitwise) {
 
 // An f16/bf16 cache is widened exactly as it is read: attention over it
 // equals, bitwise, attention over an f32 cache holding the rounded values —
-// for a decode query and for a prefill chunk, and with rows stored by
-// store_rows.
+// for a decode query and for a prefill chunk.
 TEST(KernelsCpu, AttentionOverANarrowCacheEqualsTheF32CacheOfItsValues) {
   const int64_t H = 8, G = 2, hd = 64, pos0 = 150, n = 21, kvd = G * hd, rows = pos0 + n;
   std::vector<float> q = rnd(n * H * hd, 11, 2.0f), k = rnd(rows * kvd, 12, 2.0f),
@@ -304,8 +304,8 @@ TEST(KernelsCpu, AttentionOverANarrowCacheEqualsTheF32CacheOfItsValues) {
   for (DType t : {DType::F16, DType::BF16}) {
     SCOPED_TRACE(dtype_name(t));
     std::vector<uint16_t> kn(k.size()), vn(v.size());
-    cpu::store_rows(k.data(), int64_t(k.size()), t, kn.data(), 2);
-    cpu::store_rows(v.data(), int64_t(v.size()), t, vn.data(), 2);
+    quantize_row(t, k.data(), kn.data(), int64_t(k.size()));
+    quantize_row(t, v.data(), vn.data(), int64_t(v.size()));
     std::vector<float> kw(k.size()), vw(v.size());
     dequantize_row(t, kn.data(), kw.data(), int64_t(k.size()));
     dequantize_row(t, vn.data(), vw.data(), int64_t(v.size()));
@@ -324,6 +324,41 @@ TEST(KernelsCpu, AttentionOverANarrowCacheEqualsTheF32CacheOfItsValues) {
           << tokens << " tokens";
     }
   }
+}
+
+// store_kv puts each token's heads into the head-major cache at its
+// position, rounded like quantize_row, and touches nothing else; attention
+// over that layout equals attention over token-major rows bitwise.
+TEST(KernelsCpu, StoreKvFillsTheHeadMajorCacheAndAttentionReadsIt) {
+  const int64_t H = 4, G = 2, hd = 32, ctx = 40, pos0 = 7, n = 9, kvd = G * hd;
+  const std::vector<float> rows = rnd(n * kvd, 21, 3.0f);
+  for (DType t : {DType::F32, DType::F16, DType::BF16}) {
+    SCOPED_TRACE(dtype_name(t));
+    const int64_t eb = dtype_row_bytes(t, 1);
+    std::vector<uint8_t> cache(size_t(G * ctx * hd * eb), 0xAB), want = cache;
+    cpu::store_kv(rows.data(), n, G, hd, pos0, ctx * hd, t, cache.data());
+    for (int64_t g = 0; g < G; ++g)
+      for (int64_t i = 0; i < n; ++i)
+        quantize_row(t, &rows[size_t((i * G + g) * hd)], &want[size_t((g * ctx + pos0 + i) * hd * eb)], hd);
+    EXPECT_EQ(cache, want);
+  }
+  // The same keys and values token-major and head-major.
+  const int64_t keys = pos0 + n;
+  const std::vector<float> q = rnd(n * H * hd, 22), k = rnd(keys * kvd, 23), v = rnd(keys * kvd, 24);
+  std::vector<float> kh(size_t(G * ctx * hd)), vh(kh.size());
+  cpu::store_kv(k.data(), keys, G, hd, 0, ctx * hd, DType::F32, kh.data());
+  cpu::store_kv(v.data(), keys, G, hd, 0, ctx * hd, DType::F32, vh.data());
+  std::vector<float> rowwise(size_t(n * H * hd)), headwise(rowwise.size());
+  Scratch s(2, attention_scratch(hd));
+  AttentionArgs a = attention_args(n, pos0, H, G, hd, q, k, v, rowwise);
+  cpu::attention(a, s.cx);
+  a.k_cache = kh.data();
+  a.v_cache = vh.data();
+  a.kv_stride = hd;
+  a.kv_head_stride = ctx * hd;
+  a.out = headwise.data();
+  cpu::attention(a, s.cx);
+  EXPECT_EQ(rowwise, headwise);
 }
 
 // ---- conv and scan ---------------------------------------------------------------------

@@ -101,9 +101,7 @@ TEST_P(KvCacheDtypeTest, HalvesTheCacheAndTheStatesKvBytes) {
   ASSERT_GT(n_attn, 0);
   Session exact(model, {}), narrow(model, with_kv(kv));
   EXPECT_EQ(narrow.kv_dtype(), kv);
-  // The narrow session has f32 staging rows for a chunk's keys and values.
-  const int64_t staging = 2 * kPrefillChunk * row * 4;
-  EXPECT_EQ(exact.memory_bytes() - narrow.memory_bytes(), 2 * n_attn * 256 * row * 2 - staging);
+  EXPECT_EQ(exact.memory_bytes() - narrow.memory_bytes(), 2 * n_attn * 256 * row * 2);
   const auto toks = testutil::random_tokens(40, c.vocab_size, 2);
   exact.feed(toks.data(), 40);
   narrow.feed(toks.data(), 40);
@@ -188,9 +186,20 @@ TEST(KvCacheDtype, VersionOneStatesStillLoad) {
   std::memcpy(&dtype, v2.data() + 24, 4);
   ASSERT_EQ(version, 2u);
   ASSERT_EQ(dtype, 0u);
-  // Version 1: the same bytes without the KV dtype field.
+  // Version 1: no KV dtype field, and each layer's K and V token-major
+  // ([P][H·hd]) where version 2 is head-major ([H][P][hd]).
+  const ModelConfig& c = model->config();
+  const int64_t P = 30, H = c.attention.n_kv_heads, hd = c.attention.head_dim;
+  const size_t kv_at = 28 + size_t(P) * 4, block = size_t(P * H * hd) * 4;
   std::vector<uint8_t> v1(v2.begin(), v2.begin() + 24);
   v1.insert(v1.end(), v2.begin() + 28, v2.end());
+  uint8_t* kv1 = v1.data() + kv_at - 4;
+  for (int64_t b = 0; b < 2 * c.count_layers(LayerType::Attention); ++b)
+    for (int64_t g = 0; g < H; ++g)
+      for (int64_t i = 0; i < P; ++i)
+        std::memcpy(kv1 + b * block + size_t((i * H + g) * hd) * 4,
+                    v2.data() + kv_at + b * block + size_t((g * P + i) * hd) * 4, size_t(hd) * 4);
+  ASSERT_GT(H, 1) << "one KV head: the layouts would not differ";
   version = 1;
   std::memcpy(v1.data() + 4, &version, 4);
   reseal(v1);

@@ -1,6 +1,6 @@
 // Attention mixer (MODEL.md §3): project, rotate (when rope_theta > 0),
-// append k and v to the cache at the chunk's positions, attend causally over
-// the cache, project out.
+// store k and v into the (head-major) cache at the chunk's positions, attend
+// causally over the cache, project out.
 //
 // A narrower cache (f16/bf16) is written once, rounded from the f32 keys and
 // values, and the chunk's own queries read the rounded rows like every later
@@ -13,26 +13,18 @@ void attention_layer(const ForwardStep& s, const AttentionWeights& w, LayerState
   const AttentionConfig& a = s.model.config().attention;
   const int64_t q_dim = a.n_heads * a.head_dim;
   const int64_t kv_dim = a.n_kv_heads * a.head_dim;
-  const bool f32_cache = st.kv_dtype == DType::F32;
-  const int64_t row_bytes = dtype_row_bytes(st.kv_dtype, kv_dim);
-  void* k_rows = static_cast<uint8_t*>(st.k_cache) + s.pos0 * row_bytes;
-  void* v_rows = static_cast<uint8_t*>(st.v_cache) + s.pos0 * row_bytes;
-  // The cache rows of this chunk are contiguous: with an f32 cache, k and v
-  // land there directly.
-  float* k = f32_cache ? static_cast<float*>(k_rows) : s.ws.k;
-  float* v = f32_cache ? static_cast<float*>(v_rows) : s.ws.v;
 
   s.be.matmul(s.cx, w.wq, s.ws.xn, s.n, s.ws.q);
-  s.be.matmul(s.cx, w.wk, s.ws.xn, s.n, k);
-  s.be.matmul(s.cx, w.wv, s.ws.xn, s.n, v);
+  s.be.matmul(s.cx, w.wk, s.ws.xn, s.n, s.ws.k);
+  s.be.matmul(s.cx, w.wv, s.ws.xn, s.n, s.ws.v);
   if (a.rope_theta > 0.0) {
     s.be.rope(s.cx, s.ws.q, s.n, q_dim, a.n_heads, a.head_dim, s.pos0, a.rope_theta);
-    s.be.rope(s.cx, k, s.n, kv_dim, a.n_kv_heads, a.head_dim, s.pos0, a.rope_theta);
+    s.be.rope(s.cx, s.ws.k, s.n, kv_dim, a.n_kv_heads, a.head_dim, s.pos0, a.rope_theta);
   }
-  if (!f32_cache) {
-    s.be.store_rows(s.cx, k, s.n * kv_dim, st.kv_dtype, k_rows);
-    s.be.store_rows(s.cx, v, s.n * kv_dim, st.kv_dtype, v_rows);
-  }
+  s.be.store_kv(s.cx, s.ws.k, s.n, a.n_kv_heads, a.head_dim, s.pos0, st.kv_head_stride,
+                st.kv_dtype, st.k_cache);
+  s.be.store_kv(s.cx, s.ws.v, s.n, a.n_kv_heads, a.head_dim, s.pos0, st.kv_head_stride,
+                st.kv_dtype, st.v_cache);
 
   AttentionArgs args;
   args.n_tokens = s.n;
@@ -44,7 +36,8 @@ void attention_layer(const ForwardStep& s, const AttentionWeights& w, LayerState
   args.q_stride = q_dim;
   args.k_cache = st.k_cache;
   args.v_cache = st.v_cache;
-  args.kv_stride = kv_dim;
+  args.kv_stride = a.head_dim;
+  args.kv_head_stride = st.kv_head_stride;
   args.kv_dtype = st.kv_dtype;
   args.out = s.ws.att;
   args.out_stride = q_dim;

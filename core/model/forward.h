@@ -16,9 +16,11 @@ namespace mixcon {
 
 // One layer's mutable state; only the members of the layer's kind are set.
 struct LayerState {
-  // Attention: rows [max_context, n_kv_heads·head_dim] of kv_dtype each.
+  // Attention: [n_kv_heads][max_context][head_dim] of kv_dtype each
+  // (core/session/kv_cache.h); kv_head_stride = max_context·head_dim.
   void* k_cache = nullptr;
   void* v_cache = nullptr;
+  int64_t kv_head_stride = 0;
   DType kv_dtype = DType::F32;
   // Conba (MODEL.md §4 session state).
   float* conv_window = nullptr;  // [K-1, D], oldest first
@@ -37,8 +39,8 @@ struct ForwardScratch {
   // attention
   float* q = nullptr;    // [chunk, H·h]
   float* att = nullptr;  // [chunk, H·h]
-  // Keys and values in f32 before they are rounded into a narrower cache;
-  // nullptr with an f32 cache (the projections write the cache directly).
+  // Keys and values as projected (token rows), before store_kv puts them
+  // into the head-major cache in its dtype.
   float* k = nullptr;  // [chunk, H_kv·h]
   float* v = nullptr;  // [chunk, H_kv·h]
   // conba

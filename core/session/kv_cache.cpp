@@ -13,11 +13,13 @@ KvCache::KvCache(const Model& model, int64_t max_context, DType dtype) : dtype_(
     fail(Status::Unsupported, std::string("kv_dtype: a KV cache can be f32, f16 or bf16, not ") +
                                   dtype_name(dtype));
   const ModelConfig& c = model.config();
-  row_elements_ = c.attention.n_kv_heads * c.attention.head_dim;
-  row_bytes_ = dtype_row_bytes(dtype, row_elements_);
+  n_heads_ = c.attention.n_kv_heads;
+  head_dim_ = c.attention.head_dim;
+  max_context_ = max_context;
+  element_bytes_ = dtype_row_bytes(dtype, 1);
   k_.resize(static_cast<size_t>(c.n_layers));
   v_.resize(static_cast<size_t>(c.n_layers));
-  const int64_t bytes = max_context * row_bytes_;
+  const int64_t bytes = max_context * token_bytes();
   for (int64_t l = 0; l < c.n_layers; ++l) {
     if (c.layer_types[l] != LayerType::Attention) continue;
     k_[static_cast<size_t>(l)] = DeviceBuffer(model.backend(), bytes);

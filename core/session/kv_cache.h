@@ -1,7 +1,12 @@
-// The attention layers' key/value cache: rows [max_context,
-// n_kv_heads·head_dim] per attention layer, allocated once for the session's
-// max_context, in the session's KV dtype (PERF.md: 2 × n_attn × n_kv_heads ×
+// The attention layers' key/value cache, allocated once for the session's
+// max_context in the session's KV dtype (PERF.md: 2 × n_attn × n_kv_heads ×
 // head_dim × dtype bytes per token).
+//
+// Head-major: per layer, K and V are [n_kv_heads][max_context][head_dim].
+// Attention reads one KV head's keys in order, so each head is one
+// contiguous stream the hardware prefetchers follow; token-major rows made
+// every head a stride of n_kv_heads·head_dim values, which they lose at each
+// page, and a 32K-token decode step waited on memory latency.
 //
 // f32 (the default) keeps attention exact to the reference; f16 and bf16
 // halve the cache and what a long-context decode step reads (llama.cpp's
@@ -25,14 +30,17 @@ class KvCache {
   void* k(int64_t layer) const { return k_[static_cast<size_t>(layer)].data(); }
   void* v(int64_t layer) const { return v_[static_cast<size_t>(layer)].data(); }
   DType dtype() const { return dtype_; }
-  int64_t row_elements() const { return row_elements_; }  // n_kv_heads·head_dim
-  int64_t row_bytes() const { return row_bytes_; }
+  int64_t n_heads() const { return n_heads_; }
+  int64_t head_dim() const { return head_dim_; }
+  int64_t head_stride() const { return max_context_ * head_dim_; }  // elements
+  int64_t element_bytes() const { return element_bytes_; }
+  // Bytes of one token's keys (or values) over all heads.
+  int64_t token_bytes() const { return n_heads_ * head_dim_ * element_bytes_; }
   int64_t bytes() const;
 
  private:
   DType dtype_ = DType::F32;
-  int64_t row_elements_ = 0;
-  int64_t row_bytes_ = 0;
+  int64_t n_heads_ = 0, head_dim_ = 0, max_context_ = 0, element_bytes_ = 4;
   std::vector<DeviceBuffer> k_, v_;
 };
 

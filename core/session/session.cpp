@@ -35,7 +35,7 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& opts)
       n_threads_(session_threads(*model_, opts)),
       kv_(*model_, max_context_, opts.kv_dtype),
       conba_(*model_),
-      ws_(*model_, max_context_, n_threads_, opts.kv_dtype) {
+      ws_(*model_, max_context_, n_threads_) {
   const ModelConfig& c = model_->config();
   layers_.resize(static_cast<size_t>(c.n_layers));
   for (int64_t l = 0; l < c.n_layers; ++l) {
@@ -43,6 +43,7 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& opts)
     if (c.layer_types[l] == LayerType::Attention) {
       s.k_cache = kv_.k(l);
       s.v_cache = kv_.v(l);
+      s.kv_head_stride = kv_.head_stride();
       s.kv_dtype = kv_.dtype();
     } else {
       s.conv_window = conba_.window(l);
@@ -118,12 +119,17 @@ std::unique_ptr<Session> Session::fork() const {
   std::unique_ptr<Session> s(new Session(model_, o));
   const Backend& be = model_->backend();
   const ModelConfig& c = model_->config();
-  const int64_t kv_bytes = position_ * kv_.row_bytes();
+  // Each head's first position_ keys and values: one contiguous run per head.
+  const int64_t run = position_ * kv_.head_dim() * kv_.element_bytes();
+  const int64_t head_bytes = kv_.head_stride() * kv_.element_bytes();
   for (int64_t l = 0; l < c.n_layers; ++l)
-    if (c.layer_types[l] == LayerType::Attention) {
-      be.copy(s->kv_.k(l), kv_.k(l), kv_bytes);
-      be.copy(s->kv_.v(l), kv_.v(l), kv_bytes);
-    }
+    if (c.layer_types[l] == LayerType::Attention)
+      for (int64_t g = 0; g < kv_.n_heads(); ++g) {
+        be.copy(static_cast<uint8_t*>(s->kv_.k(l)) + g * head_bytes,
+                static_cast<const uint8_t*>(kv_.k(l)) + g * head_bytes, run);
+        be.copy(static_cast<uint8_t*>(s->kv_.v(l)) + g * head_bytes,
+                static_cast<const uint8_t*>(kv_.v(l)) + g * head_bytes, run);
+      }
   s->conba_.copy_from(conba_);
   std::copy(history_.begin(), history_.begin() + position_, s->history_.begin());
   s->logits_ = logits_;

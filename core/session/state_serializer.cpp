@@ -7,8 +7,9 @@
 //   16      8             i64 position P
 //   24      4             u32 KV dtype (mixcon_dtype: 0 f32, 1 f16, 2 bf16)
 //   28      4·P           i32 token history
-//   …       per attention layer, in layer order: K rows [0, P), then V rows
-//           [0, P), [P, n_kv_heads·head_dim] each in the KV dtype
+//   …       per attention layer, in layer order: K, then V, each
+//           [n_kv_heads][P][head_dim] in the KV dtype (the cache's own
+//           head-major order, so each head saves and loads as one run)
 //   …       per Conba layer, in layer order: conv window [K-1, D], states
 //           h_{t-1} … h_{t-τ} [τ, D, N], gain k [D] (f32; k is 0 without control)
 //   …       1             u8 has_logits; then f32 logits [vocab] when 1
@@ -16,7 +17,8 @@
 // All little-endian. The size follows from P, the KV dtype and has_logits,
 // so a buffer of any other size is rejected before anything is read into the
 // session. Version 1 (SDK 0.1 before the KV dtype option) is version 2
-// without the dtype field, with an f32 cache; it still loads.
+// without the dtype field, with an f32 cache in token-major rows
+// ([P][n_kv_heads·head_dim]); it still loads.
 //
 // A state is saved in its session's KV dtype and loads into a session of any
 // KV dtype: the rows are converted (f32 → f16/bf16 rounds to nearest even,
@@ -59,7 +61,7 @@ int64_t attention_layers(const ModelConfig& c) { return c.count_layers(LayerType
 int64_t Session::state_size() const {
   const ModelConfig& c = model_->config();
   const int64_t fb = sizeof(float);
-  return kHeaderBytes + position_ * 4 + attention_layers(c) * 2 * position_ * kv_.row_bytes() +
+  return kHeaderBytes + position_ * 4 + attention_layers(c) * 2 * position_ * kv_.token_bytes() +
          conba_.serialized_bytes() + 1 + (has_logits_ ? c.vocab_size * fb : 0) + kChecksumBytes;
 }
 
@@ -80,13 +82,15 @@ void Session::save_state(uint8_t* dst, int64_t cap) const {
   put<uint32_t>(p, static_cast<uint32_t>(kv_.dtype()));
   std::memcpy(p, history_.data(), static_cast<size_t>(position_) * 4);
   p += position_ * 4;
-  const int64_t kv_bytes = position_ * kv_.row_bytes();
+  const int64_t run = position_ * kv_.head_dim() * kv_.element_bytes();
+  const int64_t head_bytes = kv_.head_stride() * kv_.element_bytes();
   for (int64_t l = 0; l < c.n_layers; ++l) {
     if (c.layer_types[l] != LayerType::Attention) continue;
-    be.download(p, kv_.k(l), kv_bytes);
-    p += kv_bytes;
-    be.download(p, kv_.v(l), kv_bytes);
-    p += kv_bytes;
+    for (const void* cache : {kv_.k(l), kv_.v(l)})
+      for (int64_t g = 0; g < kv_.n_heads(); ++g) {
+        be.download(p, static_cast<const uint8_t*>(cache) + g * head_bytes, run);
+        p += run;
+      }
   }
   conba_.serialize(p);
   p += conba_.serialized_bytes();
@@ -133,7 +137,8 @@ void Session::load_state(const uint8_t* src, int64_t n) {
       fail(Status::Format, "load_state: KV dtype " + std::to_string(t) + " is not f32, f16 or bf16");
     stored_kv = static_cast<DType>(t);
   }
-  const int64_t kv_bytes = pos * dtype_row_bytes(stored_kv, kv_.row_elements());
+  const int64_t H = kv_.n_heads(), hd = kv_.head_dim();
+  const int64_t kv_bytes = pos * H * dtype_row_bytes(stored_kv, hd);  // K (or V) of one layer
   const int64_t body = header + pos * 4 + attention_layers(c) * 2 * kv_bytes +
                        conba_.serialized_bytes();
   if (n != body + 1 + kChecksumBytes && n != body + 1 + c.vocab_size * fb + kChecksumBytes)
@@ -149,24 +154,29 @@ void Session::load_state(const uint8_t* src, int64_t n) {
     if (t < 0 || t >= c.vocab_size)
       fail(Status::Format, "load_state: token " + std::to_string(i) + " of the history is out of range");
   }
-  // Rows of another KV dtype are converted through host memory, taken now
-  // so that nothing after the validation can fail.
+  // A version-1 state (token-major) or one of another KV dtype is rearranged
+  // and converted through host memory, taken now so that nothing after the
+  // validation can fail.
   const Backend& be = model_->backend();
-  const bool convert = stored_kv != kv_.dtype();
-  std::vector<uint8_t> converted(convert ? static_cast<size_t>(pos * kv_.row_bytes()) : 0);
-  std::vector<float> row(convert ? static_cast<size_t>(kv_.row_elements()) : 0);
-  auto upload_rows = [&](void* dst, const uint8_t* rows) {
-    if (!convert) {
-      be.upload(dst, rows, kv_bytes);
-      return;
+  const bool token_major = version == 1;
+  const bool convert = token_major || stored_kv != kv_.dtype();
+  const int64_t in_elem = dtype_row_bytes(stored_kv, 1), out_elem = kv_.element_bytes();
+  std::vector<uint8_t> converted(convert ? static_cast<size_t>(pos * H * hd * out_elem) : 0);
+  std::vector<float> row(convert ? static_cast<size_t>(hd) : 0);
+  const int64_t run = pos * hd * out_elem;  // one head's keys (or values) in the cache
+  const int64_t head_bytes = kv_.head_stride() * out_elem;
+  auto upload_heads = [&](void* cache, const uint8_t* src) {
+    const uint8_t* from = src;
+    if (convert) {
+      for (int64_t g = 0; g < H; ++g)
+        for (int64_t i = 0; i < pos; ++i) {
+          const int64_t at = token_major ? i * H * hd + g * hd : (g * pos + i) * hd;
+          dequantize_row(stored_kv, src + at * in_elem, row.data(), hd);
+          quantize_row(kv_.dtype(), row.data(), converted.data() + (g * pos + i) * hd * out_elem, hd);
+        }
+      from = converted.data();
     }
-    const int64_t in_row = dtype_row_bytes(stored_kv, kv_.row_elements());
-    for (int64_t i = 0; i < pos; ++i) {
-      dequantize_row(stored_kv, rows + i * in_row, row.data(), kv_.row_elements());
-      quantize_row(kv_.dtype(), row.data(), converted.data() + i * kv_.row_bytes(),
-                   kv_.row_elements());
-    }
-    be.upload(dst, converted.data(), pos * kv_.row_bytes());
+    for (int64_t g = 0; g < H; ++g) be.upload(static_cast<uint8_t*>(cache) + g * head_bytes, from + g * run, run);
   };
 
   // Validated: nothing below can fail.
@@ -174,9 +184,9 @@ void Session::load_state(const uint8_t* src, int64_t n) {
   const uint8_t* p = hist + pos * 4;
   for (int64_t l = 0; l < c.n_layers; ++l) {
     if (c.layer_types[l] != LayerType::Attention) continue;
-    upload_rows(kv_.k(l), p);
+    upload_heads(kv_.k(l), p);
     p += kv_bytes;
-    upload_rows(kv_.v(l), p);
+    upload_heads(kv_.v(l), p);
     p += kv_bytes;
   }
   conba_.deserialize(p);

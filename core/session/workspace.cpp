@@ -28,7 +28,7 @@ class Carver {
 // `cv` carves backend memory, `host` host memory (the MoE routing table,
 // which the model code reads to group tokens by expert).
 void carve(Carver& cv, Carver& host, const ModelConfig& c, int64_t C, int64_t logits_rows,
-           DType kv_dtype, int64_t scratch_floats, ForwardScratch& s, float** exec_scratch) {
+           int64_t scratch_floats, ForwardScratch& s, float** exec_scratch) {
   const int64_t dm = c.d_model;
   const int64_t q_dim = c.attention.n_heads * c.attention.head_dim;
   const int64_t D = c.conba.d_inner, N = c.conba.d_state, r = c.conba.sel_rank;
@@ -47,11 +47,9 @@ void carve(Carver& cv, Carver& host, const ModelConfig& c, int64_t C, int64_t lo
   if (attn) {
     s.q = cv.take<float>(C * q_dim);
     s.att = cv.take<float>(C * q_dim);
-    if (kv_dtype != DType::F32) {
-      const int64_t kv_dim = c.attention.n_kv_heads * c.attention.head_dim;
-      s.k = cv.take<float>(C * kv_dim);
-      s.v = cv.take<float>(C * kv_dim);
-    }
+    const int64_t kv_dim = c.attention.n_kv_heads * c.attention.head_dim;
+    s.k = cv.take<float>(C * kv_dim);
+    s.v = cv.take<float>(C * kv_dim);
   }
   if (conba) {
     s.uz = cv.take<float>(C * 2 * D);
@@ -85,7 +83,7 @@ void carve(Carver& cv, Carver& host, const ModelConfig& c, int64_t C, int64_t lo
 
 }  // namespace
 
-Workspace::Workspace(const Model& model, int64_t max_context, int n_threads, DType kv_dtype) {
+Workspace::Workspace(const Model& model, int64_t max_context, int n_threads) {
   const ModelConfig& c = model.config();
   const int64_t C = std::max<int64_t>(1, std::min(kPrefillChunk, max_context));
   const int64_t logits_rows = std::min(kLogitsRows, C);
@@ -97,13 +95,13 @@ Workspace::Workspace(const Model& model, int64_t max_context, int n_threads, DTy
   Carver measure(nullptr), measure_host(nullptr);
   ForwardScratch probe;
   float* unused = nullptr;
-  carve(measure, measure_host, c, C, logits_rows, kv_dtype, scratch_floats, probe, &unused);
+  carve(measure, measure_host, c, C, logits_rows, scratch_floats, probe, &unused);
   buffer_ = DeviceBuffer(model.backend(), measure.used());
   // 64-byte pieces of a vector of 64-byte units: aligned like the backend's.
   host_.assign(static_cast<size_t>(measure_host.used() / 64 + 1), HostBlock{});
   Carver bind(static_cast<uint8_t*>(buffer_.data()));
   Carver bind_host(reinterpret_cast<uint8_t*>(host_.data()));
-  carve(bind, bind_host, c, C, logits_rows, kv_dtype, scratch_floats, scratch_, &exec_.scratch);
+  carve(bind, bind_host, c, C, logits_rows, scratch_floats, scratch_, &exec_.scratch);
 }
 
 }  // namespace mixcon

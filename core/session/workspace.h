@@ -23,8 +23,7 @@ constexpr int64_t kLogitsRows = 16;
 
 class Workspace {
  public:
-  // kv_dtype: a cache other than f32 needs f32 staging rows for k and v.
-  Workspace(const Model& model, int64_t max_context, int n_threads, DType kv_dtype);
+  Workspace(const Model& model, int64_t max_context, int n_threads);
 
   const ForwardScratch& scratch() const { return scratch_; }
   const ExecContext& exec() const { return exec_; }

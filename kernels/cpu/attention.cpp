@@ -42,7 +42,7 @@ __attribute__((target_clones("avx512f", "avx2,fma", "default")))
 void attend_tile(const AttentionArgs& a, float scale, int64_t h0, int64_t nh, int64_t i0,
                  int64_t i1, float* __restrict scratch) {
   const int64_t hd = a.head_dim;
-  const int64_t kv_off = (h0 / (a.n_heads / a.n_kv_heads)) * hd;
+  const int64_t kv_off = (h0 / (a.n_heads / a.n_kv_heads)) * a.kv_head_stride;
   const int64_t nq = (i1 - i0) * nh;  // query u: token i0 + u / nh, head h0 + u % nh
   float* __restrict acc = scratch;                 // [nq, hd]
   float* __restrict kt = scratch + kQueryTile * hd;  // [hd, kKeyBlock]: the key block, transposed
@@ -65,9 +65,8 @@ void attend_tile(const AttentionArgs& a, float scale, int64_t h0, int64_t nh, in
   const int64_t max_keys = a.pos0 + i1;
   for (int64_t s0 = 0; s0 < max_keys; s0 += kKeyBlock) {
     const int64_t block = max_keys - s0 < kKeyBlock ? max_keys - s0 : kKeyBlock;
-    // One head's keys are head_dim values every kv_stride: a stride the
-    // hardware prefetchers lose at each page, so the loads stalled on DRAM.
-    // Ask for this block's values and the next block's keys ahead of use.
+    // Ask for this block's values and the next block's keys ahead of use (a
+    // strided layout, kv_stride > head_dim, defeats the hardware prefetchers).
     const int64_t next = max_keys - s0 - block < kKeyBlock ? max_keys - s0 - block : kKeyBlock;
     const int64_t row_bytes = hd * eb;
     for (int64_t j = 0; j < block; ++j) {

@@ -93,9 +93,10 @@ class CpuBackend final : public Backend {
                float eps, float* y) const override {
     cpu::rmsnorm(x, g, n, d, eps, y, cx.n_threads);
   }
-  void store_rows(const ExecContext& cx, const float* src, int64_t count, DType dtype,
-                  void* dst) const override {
-    cpu::store_rows(src, count, dtype, dst, cx.n_threads);
+  void store_kv(const ExecContext&, const float* src, int64_t n, int64_t n_heads,
+                int64_t head_dim, int64_t pos0, int64_t head_stride, DType dtype,
+                void* dst) const override {
+    cpu::store_kv(src, n, n_heads, head_dim, pos0, head_stride, dtype, dst);
   }
   void add(const ExecContext& cx, float* y, const float* x, int64_t count) const override {
     cpu::add(y, x, count, cx.n_threads);

@@ -60,9 +60,11 @@ constexpr int64_t kAttentionKeyBlock = 64;
 constexpr int64_t kAttentionScratchRows = kAttentionQueryTile + 2 * kAttentionKeyBlock + 1;
 void attention(const AttentionArgs& a, const ExecContext& cx);
 
-// ---- store_rows.cpp -------------------------------------------------------------
-// dst[i] = src[i] rounded to dtype (F32 copy; F16/BF16 round to nearest even).
-void store_rows(const float* src, int64_t count, DType dtype, void* dst, int n_threads);
+// ---- store_kv.cpp ---------------------------------------------------------------
+// Backend::store_kv: token rows of n_heads·head_dim floats into a head-major
+// cache of dtype (F32 copy; F16/BF16 round to nearest even).
+void store_kv(const float* src, int64_t n, int64_t n_heads, int64_t head_dim, int64_t pos0,
+              int64_t head_stride, DType dtype, void* dst);
 
 // ---- conv.cpp -------------------------------------------------------------------
 void causal_conv(const CausalConvArgs& a, int n_threads);

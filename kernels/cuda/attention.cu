@@ -48,7 +48,8 @@ struct Params {
   int64_t q_stride;
   const uint8_t* k;
   const uint8_t* v;
-  int64_t kv_stride;  // elements
+  int64_t kv_stride;       // elements from one key of a head to the next
+  int64_t kv_head_stride;  // elements from one KV head to the next
   int64_t elem_bytes;
   float* out;
   int64_t out_stride;
@@ -63,7 +64,7 @@ struct Params {
   float* partials;  // [tokens of the launch, n_heads, n_splits, head_dim + 2]
 };
 
-// Element d of cached row s (keys or values) of the KV head at kv_off.
+// Cached row s (keys or values) of the KV head starting at element kv_off.
 __device__ inline const uint8_t* kv_row(const uint8_t* base, const Params& p, int64_t s,
                                         int64_t kv_off) {
   return base + (s * p.kv_stride + kv_off) * p.elem_bytes;
@@ -77,7 +78,7 @@ __global__ void attention_partial_kernel(const Params p) {
   const int64_t h = blockIdx.x, split = blockIdx.y, ti = blockIdx.z;
   const int64_t i = p.tok0 + ti;
   const int64_t hd = p.head_dim;
-  const int64_t kv_off = (h / p.group) * hd;
+  const int64_t kv_off = (h / p.group) * p.kv_head_stride;
   const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp;
 
   const int64_t n_keys = p.pos0 + i + 1;  // causal: keys 0..pos0+i
@@ -188,7 +189,7 @@ __global__ void attention_prefill_partial_kernel(const Params p, int64_t n_launc
   float* s_sh = v_sh + kPrefillKeys * hd;        // [kPrefillQ][kPrefillKeys]
   const int64_t h = blockIdx.x, split = blockIdx.y;
   const int64_t q0 = static_cast<int64_t>(blockIdx.z) * kPrefillQ;  // within the launch
-  const int64_t kv_off = (h / p.group) * hd;
+  const int64_t kv_off = (h / p.group) * p.kv_head_stride;
   const int qi = threadIdx.x / kThreadsPerQuery;   // this thread's query in the tile
   const int sub = threadIdx.x % kThreadsPerQuery;  // its head dims: sub, sub + 8, ...
   const int64_t my_t = q0 + qi;
@@ -303,6 +304,7 @@ void attention(const AttentionArgs& a, float* partials, int64_t partial_floats, 
   p.k = static_cast<const uint8_t*>(a.k_cache);
   p.v = static_cast<const uint8_t*>(a.v_cache);
   p.kv_stride = a.kv_stride;
+  p.kv_head_stride = a.kv_head_stride;
   p.elem_bytes = a.kv_dtype == DType::F32 ? 4 : 2;
   p.out = a.out;
   p.out_stride = a.out_stride;

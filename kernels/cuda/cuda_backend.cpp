@@ -203,10 +203,11 @@ class CudaBackend final : public Backend {
     Scope scope(*this);
     cuda::rmsnorm(x, g, n, d, eps, y, stream_);
   }
-  void store_rows(const ExecContext&, const float* src, int64_t count, DType dtype,
-                  void* dst) const override {
+  void store_kv(const ExecContext&, const float* src, int64_t n, int64_t n_heads,
+                int64_t head_dim, int64_t pos0, int64_t head_stride, DType dtype,
+                void* dst) const override {
     Scope scope(*this);
-    cuda::store_rows(src, count, dtype, dst, stream_);
+    cuda::store_kv(src, n, n_heads, head_dim, pos0, head_stride, dtype, dst, stream_);
   }
   void add(const ExecContext&, float* y, const float* x, int64_t count) const override {
     Scope scope(*this);

@@ -60,9 +60,11 @@ constexpr int64_t kMaxHeadDim = 512;
 void attention(const AttentionArgs& a, float* partials, int64_t partial_floats, int sm_count,
                cudaStream_t stream);
 
-// ---- store_rows.cu ------------------------------------------------------------------
-// dst[i] = src[i] rounded to dtype (F32 copy; F16/BF16 round to nearest even).
-void store_rows(const float* src, int64_t count, DType dtype, void* dst, cudaStream_t stream);
+// ---- store_kv.cu --------------------------------------------------------------------
+// Backend::store_kv: token rows of n_heads·head_dim floats into a head-major
+// cache of dtype (F32 copy; F16/BF16 round to nearest even).
+void store_kv(const float* src, int64_t n, int64_t n_heads, int64_t head_dim, int64_t pos0,
+              int64_t head_stride, DType dtype, void* dst, cudaStream_t stream);
 
 // ---- conv.cu ------------------------------------------------------------------------
 void causal_conv(const CausalConvArgs& a, cudaStream_t stream);
