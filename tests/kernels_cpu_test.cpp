@@ -120,7 +120,7 @@ TEST(KernelsCpu, MatmulAndMatvecEveryDtypeMatchReference) {
     for (int64_t n : {1, 2, 5, 64}) {
       std::vector<float> x = rnd(n * cols, 3);
       std::vector<float> y1(size_t(n * rows)), y2(size_t(n * rows));
-      Scratch s1(1, cpu::kMatmulScratchRows * cols), s2(2, cpu::kMatmulScratchRows * cols);
+      Scratch s1(1, cpu::matmul_scratch_floats(cols)), s2(2, cpu::matmul_scratch_floats(cols));
       cpu::matmul(m.ref, x.data(), n, y1.data(), s1.cx);
       cpu::matmul(m.ref, x.data(), n, y2.data(), s2.cx);
       EXPECT_EQ(0, std::memcmp(y1.data(), y2.data(), y1.size() * sizeof(float)))

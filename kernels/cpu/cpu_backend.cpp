@@ -75,7 +75,7 @@ class CpuBackend final : public Backend {
     // matmul: a block of dequantized weight rows; attention: a tile's
     // accumulators and key/value blocks. Rounded to a cache line so threads
     // never share one.
-    const int64_t rows = cpu::kMatmulScratchRows * max_cols;
+    const int64_t rows = cpu::matmul_scratch_floats(max_cols);
     const int64_t att = cpu::kAttentionScratchRows * head_dim;
     const int64_t n = rows > att ? rows : att;
     return (n + 15) / 16 * 16;

@@ -39,6 +39,9 @@ void matvec(const MatrixRef& w, const float* x, float* y, int n_threads);
 // y[n, w.rows] = x[n, w.cols] · wᵀ (prefill); scratch holds kMatmulScratchRows·w.cols
 // floats per thread (a block of weight rows dequantized once for all tokens).
 constexpr int64_t kMatmulScratchRows = 4;
+// Scratch floats per thread matmul needs for a matrix of `cols` columns, on
+// any kernel path.
+int64_t matmul_scratch_floats(int64_t cols);
 void matmul(const MatrixRef& w, const float* x, int64_t n, float* y, const ExecContext& cx);
 
 // ---- norm.cpp ---------------------------------------------------------------

@@ -377,12 +377,16 @@ void matvec(const MatrixRef& w, const float* x, float* y, int n_threads) {
   });
 }
 
+int64_t matmul_scratch_floats(int64_t cols) {
+  const int64_t rows = kMatmulScratchRows * cols;
+  return rows > kAvx512GemmScratchFloats ? rows : kAvx512GemmScratchFloats;
+}
+
 void matmul(const MatrixRef& w, const float* x, int64_t n, float* y, const ExecContext& cx) {
   if (n == 1) {
     matvec(w, x, y, cx.n_threads);
     return;
   }
-  static_assert(kAvx512ScratchRows <= kMatmulScratchRows, "scratch rows per thread");
   if (kernel_path() == KernelPath::Avx512) {
     matmul_avx512(w, x, n, y, cx);
     return;

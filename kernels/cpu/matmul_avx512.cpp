@@ -2,18 +2,17 @@
 //
 // Decode (matrix-vector) reads each weight once from memory and converts it
 // in registers; it is bound by memory bandwidth, so the arithmetic only has to
-// keep up. Prefill (matrix-matrix)
-// converts a block of 4 weight rows once into f32 scratch (L1-resident) and
-// multiplies it with every token of the chunk in 4×4 register tiles, so each
-// weight is read from memory once per chunk and each converted value is used
-// by every token.
+// keep up. Prefill (matrix-matrix) packs blocks of weight rows, converted to
+// f32, into panels and multiplies them with every token of the chunk as
+// outer products (see "prefill: packed panels" below), so each weight is read
+// from memory once per chunk and each converted value is used by every token.
 //
 // Numerics: every conversion is exact (f16/bf16 widen, q8_0's d·q fits a
 // float) and every dot accumulates in float32 in a fixed order that depends
 // only on the row and its length, never on the thread count or on which rows
 // or tokens share a tile, so results are bitwise independent of threads.
-// Decode (four 16-lane accumulators over k mod 64) and prefill (one 16-lane
-// accumulator per row and token) differ only in rounding order, far inside
+// Decode (four 16-lane accumulators over k mod 64) and prefill (one float per
+// output, summed in k order) differ only in rounding order, far inside
 // MODEL.md §5's 1e-4.
 #include "kernels/cpu/matmul_avx512.h"
 
@@ -114,87 +113,166 @@ MIXCON_AVX512 void matvec_rows(const MatrixRef& w, const float* x, float* y, int
   }
 }
 
-// The f32 tile: R weight rows (f32, wr[i] rows of `cols`) × T tokens.
-template <int R, int T>
-MIXCON_AVX512_INLINE void gemm_tile(const float* const* wr, const float* x, int64_t cols,
-                                    int64_t t0, int64_t rows, int64_t r0, float* y) {
-  __m512 acc[R][T];
-#pragma GCC unroll 4
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
-  const float* xt = x + t0 * cols;
-  // Full steps, then one masked step for a tail (zeros add nothing).
-  for (int64_t k = 0; k < cols; k += 16) {
-    const __mmask16 m = tail_mask(cols - k);
-    __m512 wv[R];
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) wv[r] = _mm512_maskz_loadu_ps(m, wr[r] + k);
-#pragma GCC unroll 4
-    for (int t = 0; t < T; ++t) {
-      const __m512 xv = _mm512_maskz_loadu_ps(m, xt + t * cols + k);
-#pragma GCC unroll 4
-      for (int r = 0; r < R; ++r) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
-    }
+// ---- prefill: packed panels ---------------------------------------------------------
+//
+// A block of up to kGemmPanels·16 weight rows is converted once per kGemmKc
+// columns into panels [kc][16] (16 rows side by side for each column, by
+// 16×16 in-register transposes), then every token of the chunk multiplies
+// it as an outer product: a panel column (one load) times the token's x[k]
+// (one broadcast) adds into 16 outputs at once. No horizontal sums, outputs
+// stored as whole vectors, and the panels (32 KiB) stay in L1 while all
+// tokens pass over them. Each output still sums its products in k order, one
+// float accumulator, so the result does not depend on the tiling or on the
+// thread count.
+
+// Rows i of r[16] become columns: r[j][i] = old r[i][j].
+MIXCON_AVX512_INLINE void transpose16(__m512* r) {
+  __m512 t[16], u[16], v[16];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
   }
 #pragma GCC unroll 4
-  for (int t = 0; t < T; ++t)
+  for (int i = 0; i < 4; ++i) {
+    u[4 * i + 0] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+    u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+    u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+    u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+  }
+#pragma GCC unroll 2
+  for (int i = 0; i < 2; ++i)
 #pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) y[(t0 + t) * rows + r0 + r] = hsum(acc[r][t]);
+    for (int j = 0; j < 4; ++j) {
+      v[8 * i + j] = _mm512_shuffle_f32x4(u[8 * i + j], u[8 * i + 4 + j], 0x88);
+      v[8 * i + 4 + j] = _mm512_shuffle_f32x4(u[8 * i + j], u[8 * i + 4 + j], 0xDD);
+    }
+#pragma GCC unroll 8
+  for (int j = 0; j < 8; ++j) {
+    r[j] = _mm512_shuffle_f32x4(v[j], v[8 + j], 0x88);
+    r[8 + j] = _mm512_shuffle_f32x4(v[j], v[8 + j], 0xDD);
+  }
 }
 
-template <int R>
-MIXCON_AVX512_INLINE void gemm_rows_all_tokens(const float* const* wr, const float* x, int64_t n,
-                                               int64_t cols, int64_t rows, int64_t r0, float* y) {
+// Panel p of buf gets rows r + 16p .. +16, columns [k0, k0 + kc):
+// buf[(p·kcp + k)·16 + i] = w[r + 16p + i][k0 + k], kcp = kc rounded up to 16
+// (the columns past kc hold zeros). Rows past r1 repeat row r1 - 1: their
+// outputs are never stored.
+//
+// The weights come from DRAM; the panels are packed in a burst between two
+// compute phases, so each pack also prefetches (into L2) what the next one
+// reads: the same rows' next kGemmKc columns, or after the last columns the
+// next block of rows.
+template <class L>
+MIXCON_AVX512_INLINE void pack_panels(const uint8_t* base, int64_t rb, int64_t cols, int64_t r,
+                                      int64_t r1, int np, int64_t k0, int64_t kc, float* buf) {
+  const int64_t kcp = (kc + 15) / 16 * 16;
+  const bool next_cols = k0 + kc < cols;
+  const int64_t next_r = next_cols ? r : r + 16 * kGemmPanels;
+  const int64_t next_k0 = next_cols ? k0 + kc : 0;
+  const bool prefetch = next_cols || next_r < r1;
+  for (int p = 0; p < np; ++p) {
+    const uint8_t* rows[16];
+    const uint8_t* ahead[16];
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; ++i) {
+      const int64_t row = r + 16 * p + i < r1 ? r + 16 * p + i : r1 - 1;
+      const int64_t nrow = next_r + 16 * p + i < r1 ? next_r + 16 * p + i : r1 - 1;
+      rows[i] = base + row * rb;
+      ahead[i] = base + nrow * rb;
+    }
+    for (int64_t k = 0; k < kc; k += 16) {
+      if (prefetch) {
+        const int64_t at = (next_k0 + k) * rb / cols;
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; ++i)
+          _mm_prefetch(reinterpret_cast<const char*>(ahead[i] + at), _MM_HINT_T1);
+      }
+      const __mmask16 m = tail_mask(kc - k);
+      __m512 v[16];
+#pragma GCC unroll 16
+      for (int i = 0; i < 16; ++i) v[i] = L::load(rows[i], k0 + k, m);
+      transpose16(v);
+      float* out = buf + (p * kcp + k) * 16;
+#pragma GCC unroll 16
+      for (int j = 0; j < 16; ++j) _mm512_storeu_ps(out + j * 16, v[j]);
+    }
+  }
+}
+
+// Outputs of np·16 rows (from r, `valid` of them real) × T tokens from t0,
+// over columns [k0, k0 + kc) of packed panels; the first column block
+// starts from zero, later ones add to what y holds.
+template <int NP, int T>
+MIXCON_AVX512_INLINE void panel_tile(const float* buf, const float* x, int64_t cols, int64_t t0,
+                                     int64_t k0, int64_t kc, float* y, int64_t rows, int64_t r,
+                                     int64_t valid) {
+  __m512 acc[NP][T];
+  __mmask16 mask[NP];
+#pragma GCC unroll 8
+  for (int p = 0; p < NP; ++p) mask[p] = tail_mask(valid - 16 * p);
+#pragma GCC unroll 16
+  for (int t = 0; t < T; ++t)
+#pragma GCC unroll 8
+    for (int p = 0; p < NP; ++p)
+      acc[p][t] = k0 == 0 ? _mm512_setzero_ps()
+                          : _mm512_maskz_loadu_ps(mask[p], y + (t0 + t) * rows + r + 16 * p);
+  const float* xt = x + t0 * cols + k0;
+  const int64_t kcp = (kc + 15) / 16 * 16;
+  for (int64_t k = 0; k < kc; ++k) {
+    __m512 w[NP];
+#pragma GCC unroll 8
+    for (int p = 0; p < NP; ++p) w[p] = _mm512_loadu_ps(buf + (p * kcp + k) * 16);
+#pragma GCC unroll 16
+    for (int t = 0; t < T; ++t) {
+      const __m512 xb = _mm512_set1_ps(xt[t * cols + k]);
+#pragma GCC unroll 8
+      for (int p = 0; p < NP; ++p) acc[p][t] = _mm512_fmadd_ps(w[p], xb, acc[p][t]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int t = 0; t < T; ++t)
+#pragma GCC unroll 8
+    for (int p = 0; p < NP; ++p)
+      _mm512_mask_storeu_ps(y + (t0 + t) * rows + r + 16 * p, mask[p], acc[p][t]);
+}
+
+template <int NP>
+MIXCON_AVX512_INLINE void panel_all_tokens(const float* buf, const float* x, int64_t n,
+                                           int64_t cols, int64_t k0, int64_t kc, float* y,
+                                           int64_t rows, int64_t r, int64_t valid) {
+  constexpr int T = kGemmTokens;
+  static_assert(T <= 8, "the tail cases below cover up to 7 tokens");
   int64_t t = 0;
-  for (; t + 4 <= n; t += 4) gemm_tile<R, 4>(wr, x, cols, t, rows, r0, y);
+  for (; t + T <= n; t += T) panel_tile<NP, T>(buf, x, cols, t, k0, kc, y, rows, r, valid);
   switch (n - t) {
-    case 3: gemm_tile<R, 3>(wr, x, cols, t, rows, r0, y); break;
-    case 2: gemm_tile<R, 2>(wr, x, cols, t, rows, r0, y); break;
-    case 1: gemm_tile<R, 1>(wr, x, cols, t, rows, r0, y); break;
+    case 7: panel_tile<NP, 7>(buf, x, cols, t, k0, kc, y, rows, r, valid); break;
+    case 6: panel_tile<NP, 6>(buf, x, cols, t, k0, kc, y, rows, r, valid); break;
+    case 5: panel_tile<NP, 5>(buf, x, cols, t, k0, kc, y, rows, r, valid); break;
+    case 4: panel_tile<NP, 4>(buf, x, cols, t, k0, kc, y, rows, r, valid); break;
+    case 3: panel_tile<NP, 3>(buf, x, cols, t, k0, kc, y, rows, r, valid); break;
+    case 2: panel_tile<NP, 2>(buf, x, cols, t, k0, kc, y, rows, r, valid); break;
+    case 1: panel_tile<NP, 1>(buf, x, cols, t, k0, kc, y, rows, r, valid); break;
     default: break;
   }
 }
 
-// Converts `nr` rows starting at r to f32 in buf (rows of `cols` floats).
 template <class L>
-MIXCON_AVX512_INLINE void convert_rows(const uint8_t* base, int64_t rb, int64_t cols, int64_t r,
-                                       int nr, float* buf) {
-  for (int i = 0; i < nr; ++i) {
-    const uint8_t* row = base + (r + i) * rb;
-    float* out = buf + i * cols;
-    for (int64_t k = 0; k < cols; k += 16) {
-      const __mmask16 m = tail_mask(cols - k);
-      _mm512_mask_storeu_ps(out + k, m, L::load(row, k, m));
-    }
-  }
-}
-
-template <class L, bool kIsF32>
 MIXCON_AVX512 void matmul_rows(const MatrixRef& w, const float* x, int64_t n, float* y,
                                int64_t r0, int64_t r1, float* buf) {
   const uint8_t* base = static_cast<const uint8_t*>(w.data);
   const int64_t cols = w.cols, rb = w.row_bytes, rows = w.rows;
-  int64_t r = r0;
-  for (; r + 4 <= r1; r += 4) {
-    const float* wr[4];
-    if (kIsF32) {
-      for (int i = 0; i < 4; ++i) wr[i] = reinterpret_cast<const float*>(base + (r + i) * rb);
-    } else {
-      convert_rows<L>(base, rb, cols, r, 4, buf);
-      for (int i = 0; i < 4; ++i) wr[i] = buf + i * cols;
+  for (int64_t r = r0; r < r1; r += 16 * kGemmPanels) {
+    const int64_t valid = r1 - r < 16 * kGemmPanels ? r1 - r : 16 * kGemmPanels;
+    const int np = static_cast<int>((valid + 15) / 16);
+    for (int64_t k0 = 0; k0 < cols; k0 += kGemmKc) {
+      const int64_t kc = cols - k0 < kGemmKc ? cols - k0 : kGemmKc;
+      pack_panels<L>(base, rb, cols, r, r1, np, k0, kc, buf);
+      switch (np) {
+        case 2: panel_all_tokens<2>(buf, x, n, cols, k0, kc, y, rows, r, valid); break;
+        default: panel_all_tokens<1>(buf, x, n, cols, k0, kc, y, rows, r, valid); break;
+      }
     }
-    gemm_rows_all_tokens<4>(wr, x, n, cols, rows, r, y);
-  }
-  for (; r < r1; ++r) {
-    const float* wr[1];
-    if (kIsF32) {
-      wr[0] = reinterpret_cast<const float*>(base + r * rb);
-    } else {
-      convert_rows<L>(base, rb, cols, r, 1, buf);
-      wr[0] = buf;
-    }
-    gemm_rows_all_tokens<1>(wr, x, n, cols, rows, r, y);
   }
 }
 
@@ -212,10 +290,10 @@ void matvec_rows_avx512(const MatrixRef& w, const float* x, float* y, int64_t r0
 void matmul_rows_avx512(const MatrixRef& w, const float* x, int64_t n, float* y, int64_t r0,
                         int64_t r1, float* buf) {
   switch (w.dtype) {
-    case DType::F32: return matmul_rows<LoadF32, true>(w, x, n, y, r0, r1, buf);
-    case DType::F16: return matmul_rows<LoadF16, false>(w, x, n, y, r0, r1, buf);
-    case DType::BF16: return matmul_rows<LoadBF16, false>(w, x, n, y, r0, r1, buf);
-    case DType::Q8_0: return matmul_rows<LoadQ8, false>(w, x, n, y, r0, r1, buf);
+    case DType::F32: return matmul_rows<LoadF32>(w, x, n, y, r0, r1, buf);
+    case DType::F16: return matmul_rows<LoadF16>(w, x, n, y, r0, r1, buf);
+    case DType::BF16: return matmul_rows<LoadBF16>(w, x, n, y, r0, r1, buf);
+    case DType::Q8_0: return matmul_rows<LoadQ8>(w, x, n, y, r0, r1, buf);
   }
 }
 

@@ -13,15 +13,19 @@ namespace cpu {
 // y[r] = w[r] · x for r in [r0, r1).
 void matvec_rows_avx512(const MatrixRef& w, const float* x, float* y, int64_t r0, int64_t r1);
 // y[t, r] = w[r] · x[t] for r in [r0, r1), every t < n; buf holds
-// kAvx512ScratchRows·w.cols floats (the converted rows of a non-f32 matrix).
+// kAvx512GemmScratchFloats floats (the packed panels).
 void matmul_rows_avx512(const MatrixRef& w, const float* x, int64_t n, float* y, int64_t r0,
                         int64_t r1, float* buf);
 
-// Rows of scratch per thread that matmul_rows_avx512 needs (times w.cols floats).
-constexpr int64_t kAvx512ScratchRows = 4;
+// The prefill tiling: kGemmPanels panels of 16 weight rows, packed
+// kGemmKc columns at a time, times kGemmTokens tokens per register tile.
+constexpr int kGemmPanels = 2;
+constexpr int64_t kGemmKc = 256;
+constexpr int kGemmTokens = 8;
+constexpr int64_t kAvx512GemmScratchFloats = kGemmPanels * 16 * kGemmKc;
 
 // Whole products split over threads by contiguous output rows (so any thread
-// count gives the same bits); cx.scratch holds kAvx512ScratchRows·w.cols
+// count gives the same bits); cx.scratch holds kAvx512GemmScratchFloats
 // floats per thread.
 void matvec_avx512(const MatrixRef& w, const float* x, float* y, int n_threads);
 void matmul_avx512(const MatrixRef& w, const float* x, int64_t n, float* y, const ExecContext& cx);
