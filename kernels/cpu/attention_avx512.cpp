@@ -5,28 +5,16 @@
 // bit. An f16/bf16 cache is widened exactly as each block is loaded.
 #include "kernels/cpu/attention_avx512.h"
 
-// GCC 12's AVX-512 intrinsics pass an intentionally undefined vector and
-// trip -Wmaybe-uninitialized.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-
 #include <limits>
 
+#include "kernels/cpu/avx512_target.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/vec_math.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define MIXCON_HAVE_AVX512_PATH 1
-#endif
 
 namespace mixcon {
 namespace cpu {
 #ifdef MIXCON_HAVE_AVX512_PATH
 namespace {
-
-#define MIXCON_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma,f16c")))
-#define MIXCON_AVX512_INLINE MIXCON_AVX512 __attribute__((always_inline)) inline
 
 constexpr int64_t kQ = kAttentionQueryTile;
 constexpr int64_t kB = kAttentionKeyBlock;

@@ -16,30 +16,18 @@
 // MODEL.md §5's 1e-4.
 #include "kernels/cpu/matmul_avx512.h"
 
-// GCC 12's AVX-512 intrinsics (_mm512_cvtph_ps, _mm512_extractf64x4_pd) pass
-// an intentionally undefined vector and trip -Wmaybe-uninitialized.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-
 #include <algorithm>
 
+#include "core/common/status.h"
+#include "kernels/cpu/avx512_target.h"
 #include "kernels/cpu/convert.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/thread_pool.h"
-#include "core/common/status.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define MIXCON_HAVE_AVX512_PATH 1
-#endif
 
 namespace mixcon {
 namespace cpu {
 #ifdef MIXCON_HAVE_AVX512_PATH
 namespace {
-
-#define MIXCON_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma,f16c")))
-#define MIXCON_AVX512_INLINE MIXCON_AVX512 __attribute__((always_inline)) inline
 
 // Fixed halving reduction: 16 → 8 → 4 → 2 → 1 lanes.
 MIXCON_AVX512_INLINE float hsum(__m512 v) {

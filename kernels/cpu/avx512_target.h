@@ -1,0 +1,16 @@
+// What every AVX-512 kernel file (matmul_avx512.cpp, attention_avx512.cpp)
+// starts with: the intrinsics, the function attributes that compile one
+// function for AVX-512 without building the whole library for it (so the
+// binary still runs on CPUs without it), and the warnings GCC 12's AVX-512
+// intrinsics raise by passing an intentionally undefined vector.
+#pragma once
+
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define MIXCON_HAVE_AVX512_PATH 1
+#define MIXCON_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma,f16c")))
+#define MIXCON_AVX512_INLINE MIXCON_AVX512 __attribute__((always_inline)) inline
+#endif
