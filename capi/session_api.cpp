@@ -149,15 +149,12 @@ MIXCON_API mixcon_status mixcon_session_create(mixcon_model* model,
       if (MIXCON_COVERS(opts, T, max_context)) o.max_context = opts->max_context;
       if (MIXCON_COVERS(opts, T, kv_dtype)) o.kv_dtype = opts->kv_dtype;
     }
+    // A dtype the cache cannot hold (q8_0) is refused by the session itself
+    // (UNSUPPORTED); here only numbers that are no dtype at all.
     if (o.kv_dtype < MIXCON_DTYPE_F32 || o.kv_dtype > MIXCON_DTYPE_Q8_0)
       mixcon::fail(Status::InvalidArgument, "mixcon_session_options.kv_dtype = " +
                                                 std::to_string(o.kv_dtype) +
                                                 " is not a mixcon_dtype (f32 0, f16 1, bf16 2)");
-    if (!mixcon::kv_dtype_supported(static_cast<mixcon::DType>(o.kv_dtype)))
-      mixcon::fail(Status::Unsupported,
-                   std::string("mixcon_session_options.kv_dtype: a KV cache can be f32, f16 or "
-                               "bf16, not ") +
-                       mixcon::dtype_name(static_cast<mixcon::DType>(o.kv_dtype)));
     require(o.n_threads >= 0, "mixcon_session_options.n_threads must be >= 0 (0 = the model's)");
     const int64_t model_max = model->model->config().max_context;
     if (o.max_context < 0 || o.max_context > model_max)

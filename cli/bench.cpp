@@ -271,7 +271,7 @@ int run_bench(const Options& o) {
   mixcon::DType model_dt = dt;
   mixcon::dtype_from_name(r.dtype, &model_dt);
   r.kv_dtype = kDtypeNames[o.kv_dtype];
-  const int64_t kv_bytes = o.kv_dtype == MIXCON_DTYPE_F32 ? 4 : 2;
+  const int64_t kv_bytes = mixcon::dtype_row_bytes(static_cast<mixcon::DType>(o.kv_dtype), 1);
 
   note("load speed (raw, zstd)");
   r.load_raw_GBs = load_speed(raw_path, mo, r.load_bytes, &st);

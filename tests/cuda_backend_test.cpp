@@ -57,7 +57,7 @@ struct Weight {
 };
 
 class CudaVsCpu : public ::testing::Test {
- protected:
+ public:  // for the helpers below the fixture
   void SetUp() override {
     if (!cuda_backend_available(0)) GTEST_SKIP() << "no CUDA device visible";
     cpu_ = create_backend(Device::Cpu, 0);
@@ -273,6 +273,39 @@ struct AttnCase {
   int64_t n, pos0, heads, kv_heads, hd;
 };
 
+// The CPU's and the device's attention for case c over the same queries
+// (rows of q_stride) and cache (rows of kv_stride elements of kv_dtype,
+// heads adjacent): the NMSE of the device's output against the CPU's.
+template <class T>
+double attention_nmse(CudaVsCpu& f, const AttnCase& c, const std::vector<float>& q, int64_t q_stride,
+                      const std::vector<T>& k, const std::vector<T>& v, int64_t kv_stride,
+                      DType kv_dtype, int64_t out_stride) {
+  AttentionArgs a;
+  a.n_tokens = c.n;
+  a.pos0 = c.pos0;
+  a.n_heads = c.heads;
+  a.n_kv_heads = c.kv_heads;
+  a.head_dim = c.hd;
+  a.q_stride = q_stride;
+  a.kv_stride = kv_stride;
+  a.kv_head_stride = c.hd;
+  a.kv_dtype = kv_dtype;
+  a.out_stride = out_stride;
+  std::vector<float> want(static_cast<size_t>(c.n * out_stride), 0.0f);
+  a.q = q.data();
+  a.k_cache = k.data();
+  a.v_cache = v.data();
+  a.out = want.data();
+  f.cpu_->attention(f.cx_, a);
+  float* out = f.dev_zeros(c.n * out_stride);
+  a.q = f.dev(q);
+  a.k_cache = f.dev(k);
+  a.v_cache = f.dev(v);
+  a.out = out;
+  f.gpu_->attention(f.gx_, a);
+  return nmse(f.host(out, c.n * out_stride), want);
+}
+
 TEST_F(CudaVsCpu, AttentionDecodePrefillLongContextGrouped) {
   // Decode (one query: split-K kernel), small chunks (< 4 queries or
   // head_dim > 128: per-query kernel), prefill chunks (query-tile kernel:
@@ -288,29 +321,7 @@ TEST_F(CudaVsCpu, AttentionDecodePrefillLongContextGrouped) {
     const int64_t kv_stride = c.kv_heads * c.hd + 2, keys = c.pos0 + c.n;
     const std::vector<float> q = rnd(c.n * q_stride, 21), k = rnd(keys * kv_stride, 22, -2, 2),
                              v = rnd(keys * kv_stride, 23);
-    AttentionArgs a;
-    a.n_tokens = c.n;
-    a.pos0 = c.pos0;
-    a.n_heads = c.heads;
-    a.n_kv_heads = c.kv_heads;
-    a.head_dim = c.hd;
-    a.q_stride = q_stride;
-    a.kv_stride = kv_stride;
-    a.kv_head_stride = c.hd;
-    a.out_stride = out_stride;
-    std::vector<float> want(static_cast<size_t>(c.n * out_stride), 0.0f);
-    a.q = q.data();
-    a.k_cache = k.data();
-    a.v_cache = v.data();
-    a.out = want.data();
-    cpu_->attention(cx_, a);
-    float* out = dev_zeros(c.n * out_stride);
-    a.q = dev(q);
-    a.k_cache = dev(k);
-    a.v_cache = dev(v);
-    a.out = out;
-    gpu_->attention(gx_, a);
-    EXPECT_LT(nmse(host(out, c.n * out_stride), want), kTol)
+    EXPECT_LT(attention_nmse(*this, c, q, q_stride, k, v, kv_stride, DType::F32, out_stride), kTol)
         << "n=" << c.n << " pos0=" << c.pos0 << " heads=" << c.heads << "/" << c.kv_heads
         << " hd=" << c.hd;
   }
@@ -319,9 +330,6 @@ TEST_F(CudaVsCpu, AttentionDecodePrefillLongContextGrouped) {
 // An f16 or bf16 cache: the device widens the same bits the CPU does, so
 // the two attentions agree as closely as over an f32 cache.
 TEST_F(CudaVsCpu, AttentionOverF16AndBf16Caches) {
-  struct AttnCase {
-    int64_t n, pos0, heads, kv_heads, hd;
-  };
   const AttnCase cases[] = {{1, 700, 8, 2, 64}, {1, 5000, 4, 1, 128}, {24, 90, 4, 2, 64}, {3, 10, 2, 2, 96}};
   for (DType t : {DType::F16, DType::BF16}) {
     for (const AttnCase& c : cases) {
@@ -331,30 +339,7 @@ TEST_F(CudaVsCpu, AttentionOverF16AndBf16Caches) {
       std::vector<uint16_t> kn(k.size()), vn(v.size());
       quantize_row(t, k.data(), kn.data(), int64_t(k.size()));
       quantize_row(t, v.data(), vn.data(), int64_t(v.size()));
-      AttentionArgs a;
-      a.n_tokens = c.n;
-      a.pos0 = c.pos0;
-      a.n_heads = c.heads;
-      a.n_kv_heads = c.kv_heads;
-      a.head_dim = c.hd;
-      a.q_stride = qd;
-      a.kv_stride = kv_stride;
-      a.kv_head_stride = c.hd;
-      a.kv_dtype = t;
-      a.out_stride = qd;
-      std::vector<float> want(static_cast<size_t>(c.n * qd), 0.0f);
-      a.q = q.data();
-      a.k_cache = kn.data();
-      a.v_cache = vn.data();
-      a.out = want.data();
-      cpu_->attention(cx_, a);
-      float* out = dev_zeros(c.n * qd);
-      a.q = dev(q);
-      a.k_cache = dev(kn);
-      a.v_cache = dev(vn);
-      a.out = out;
-      gpu_->attention(gx_, a);
-      EXPECT_LT(nmse(host(out, c.n * qd), want), kTol)
+      EXPECT_LT(attention_nmse(*this, c, q, qd, kn, vn, kv_stride, t, qd), kTol)
           << dtype_name(t) << " n=" << c.n << " pos0=" << c.pos0 << " hd=" << c.hd;
     }
   }

@@ -36,6 +36,10 @@ class KvCache {
   int64_t element_bytes() const { return element_bytes_; }
   // Bytes of one token's keys (or values) over all heads.
   int64_t token_bytes() const { return n_heads_ * head_dim_ * element_bytes_; }
+  // Bytes from one head's keys to the next head's; bytes of the first
+  // `tokens` keys of one head (what fork and state save/load copy per head).
+  int64_t head_bytes() const { return head_stride() * element_bytes_; }
+  int64_t run_bytes(int64_t tokens) const { return tokens * head_dim_ * element_bytes_; }
   int64_t bytes() const;
 
  private:

@@ -120,8 +120,7 @@ std::unique_ptr<Session> Session::fork() const {
   const Backend& be = model_->backend();
   const ModelConfig& c = model_->config();
   // Each head's first position_ keys and values: one contiguous run per head.
-  const int64_t run = position_ * kv_.head_dim() * kv_.element_bytes();
-  const int64_t head_bytes = kv_.head_stride() * kv_.element_bytes();
+  const int64_t run = kv_.run_bytes(position_), head_bytes = kv_.head_bytes();
   for (int64_t l = 0; l < c.n_layers; ++l)
     if (c.layer_types[l] == LayerType::Attention)
       for (int64_t g = 0; g < kv_.n_heads(); ++g) {

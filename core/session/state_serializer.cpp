@@ -82,8 +82,7 @@ void Session::save_state(uint8_t* dst, int64_t cap) const {
   put<uint32_t>(p, static_cast<uint32_t>(kv_.dtype()));
   std::memcpy(p, history_.data(), static_cast<size_t>(position_) * 4);
   p += position_ * 4;
-  const int64_t run = position_ * kv_.head_dim() * kv_.element_bytes();
-  const int64_t head_bytes = kv_.head_stride() * kv_.element_bytes();
+  const int64_t run = kv_.run_bytes(position_), head_bytes = kv_.head_bytes();
   for (int64_t l = 0; l < c.n_layers; ++l) {
     if (c.layer_types[l] != LayerType::Attention) continue;
     for (const void* cache : {kv_.k(l), kv_.v(l)})
@@ -163,8 +162,7 @@ void Session::load_state(const uint8_t* src, int64_t n) {
   const int64_t in_elem = dtype_row_bytes(stored_kv, 1), out_elem = kv_.element_bytes();
   std::vector<uint8_t> converted(convert ? static_cast<size_t>(pos * H * hd * out_elem) : 0);
   std::vector<float> row(convert ? static_cast<size_t>(hd) : 0);
-  const int64_t run = pos * hd * out_elem;  // one head's keys (or values) in the cache
-  const int64_t head_bytes = kv_.head_stride() * out_elem;
+  const int64_t run = kv_.run_bytes(pos), head_bytes = kv_.head_bytes();
   auto upload_heads = [&](void* cache, const uint8_t* src) {
     const uint8_t* from = src;
     if (convert) {

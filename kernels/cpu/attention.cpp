@@ -42,7 +42,6 @@ __attribute__((target_clones("avx512f", "avx2,fma", "default")))
 void attend_tile(const AttentionArgs& a, float scale, int64_t h0, int64_t nh, int64_t i0,
                  int64_t i1, float* __restrict scratch) {
   const int64_t hd = a.head_dim;
-  const int64_t kv_off = (h0 / (a.n_heads / a.n_kv_heads)) * a.kv_head_stride;
   const int64_t nq = (i1 - i0) * nh;  // query u: token i0 + u / nh, head h0 + u % nh
   float* __restrict acc = scratch;                 // [nq, hd]
   float* __restrict kt = scratch + kQueryTile * hd;  // [hd, kKeyBlock]: the key block, transposed
@@ -50,11 +49,7 @@ void attend_tile(const AttentionArgs& a, float scale, int64_t h0, int64_t nh, in
   float* __restrict vb = kt + kKeyBlock * hd;  // [kKeyBlock, hd]
   float* __restrict kw = vb + kKeyBlock * hd;  // [hd]
   const bool narrow = a.kv_dtype != DType::F32;
-  const int64_t eb = narrow ? 2 : 4;  // bytes per cached element
-  const uint8_t* k_bytes = static_cast<const uint8_t*>(a.k_cache);
-  const uint8_t* v_bytes = static_cast<const uint8_t*>(a.v_cache);
-  auto k_row = [&](int64_t s) { return k_bytes + (s * a.kv_stride + kv_off) * eb; };
-  auto v_row = [&](int64_t s) { return v_bytes + (s * a.kv_stride + kv_off) * eb; };
+  const KvHeadRows rows(a, h0);
   float m[kQueryTile], l[kQueryTile];
   for (int64_t u = 0; u < nq; ++u) {
     m[u] = -std::numeric_limits<float>::infinity();
@@ -68,13 +63,13 @@ void attend_tile(const AttentionArgs& a, float scale, int64_t h0, int64_t nh, in
     // Ask for this block's values and the next block's keys ahead of use (a
     // strided layout, kv_stride > head_dim, defeats the hardware prefetchers).
     const int64_t next = max_keys - s0 - block < kKeyBlock ? max_keys - s0 - block : kKeyBlock;
-    const int64_t row_bytes = hd * eb;
+    const int64_t row_bytes = hd * rows.elem_bytes;
     for (int64_t j = 0; j < block; ++j) {
-      const uint8_t* kr = k_row(s0 + j);
-      const uint8_t* vr = v_row(s0 + j);
+      const uint8_t* kr = rows.key(s0 + j);
+      const uint8_t* vr = rows.value(s0 + j);
       for (int64_t e = 0; e < row_bytes; e += 64) __builtin_prefetch(vr + e);
       if (j < next)
-        for (int64_t e = 0; e < row_bytes; e += 64) __builtin_prefetch(k_row(s0 + j + kKeyBlock) + e);
+        for (int64_t e = 0; e < row_bytes; e += 64) __builtin_prefetch(rows.key(s0 + j + kKeyBlock) + e);
       const float* k = reinterpret_cast<const float*>(kr);
       if (narrow) {
         row_to_f32(a.kv_dtype, kr, kw, hd);
@@ -121,7 +116,7 @@ void attend_tile(const AttentionArgs& a, float scale, int64_t h0, int64_t nh, in
       for (int64_t j = 0; j < nb; ++j) {
         const float p = sc[j];
         const float* __restrict v =
-            narrow ? vb + j * hd : reinterpret_cast<const float*>(v_row(s0 + j));
+            narrow ? vb + j * hd : reinterpret_cast<const float*>(rows.value(s0 + j));
         for (int64_t e = 0; e < hd; ++e) qacc[e] += p * v[e];
       }
     }

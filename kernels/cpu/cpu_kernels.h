@@ -63,6 +63,29 @@ constexpr int64_t kAttentionKeyBlock = 64;
 constexpr int64_t kAttentionScratchRows = kAttentionQueryTile + 2 * kAttentionKeyBlock + 1;
 void attention(const AttentionArgs& a, const ExecContext& cx);
 
+// The cached keys and values of the one KV head that query heads h0.. read
+// (every head of a tile shares it), row s as stored; both attention tiles
+// (portable and AVX-512) walk them.
+struct KvHeadRows {
+  KvHeadRows(const AttentionArgs& a, int64_t h0)
+      : elem_bytes(dtype_row_bytes(a.kv_dtype, 1)),
+        row_step(a.kv_stride * elem_bytes),
+        k(static_cast<const uint8_t*>(a.k_cache) + head_offset(a, h0) * elem_bytes),
+        v(static_cast<const uint8_t*>(a.v_cache) + head_offset(a, h0) * elem_bytes) {}
+  const uint8_t* key(int64_t s) const { return k + s * row_step; }
+  const uint8_t* value(int64_t s) const { return v + s * row_step; }
+
+  int64_t elem_bytes;  // of the cache's dtype
+  int64_t row_step;    // bytes from one key of the head to the next
+  const uint8_t* k;
+  const uint8_t* v;
+
+ private:
+  static int64_t head_offset(const AttentionArgs& a, int64_t h0) {
+    return (h0 / (a.n_heads / a.n_kv_heads)) * a.kv_head_stride;
+  }
+};
+
 // ---- store_kv.cpp ---------------------------------------------------------------
 // Backend::store_kv: token rows of n_heads·head_dim floats into a head-major
 // cache of dtype (F32 copy; F16/BF16 round to nearest even).
