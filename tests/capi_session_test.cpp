@@ -277,45 +277,58 @@ TEST_F(CapiSession, ResetStartsOver) {
   mixcon_session_free(s);
 }
 
+// The cancel is raised while the prefill runs (well inside it, but early).
+// The prefill's length on this machine is measured on a twin session; if the
+// call still ends before the cancel lands (a loaded machine), the flag must
+// then stop the next call, and the attempt is repeated.
 TEST_F(CapiSession, CancelFromAnotherThreadStopsALongPrefill) {
-  mixcon_session* s = new_session();
   const auto p = prompt(2000);
-  // How long the prefill takes uncancelled, on a twin session.
-  mixcon_session* twin = new_session();
-  const auto t0 = std::chrono::steady_clock::now();
-  ASSERT_EQ(mixcon_session_feed(twin, p.data(), 2000), MIXCON_OK);
-  const auto full = std::chrono::steady_clock::now() - t0;
-  mixcon_session_free(twin);
-
   const int32_t warm[] = {1, 2};
-  ASSERT_EQ(mixcon_session_feed(s, warm, 2), MIXCON_OK);
-  const auto before = logits_of(s);
-  std::atomic<bool> started{false}, done{false};
-  mixcon_status st = MIXCON_OK;
-  std::chrono::steady_clock::duration took{};
-  std::thread worker([&] {
-    started = true;
-    const auto t1 = std::chrono::steady_clock::now();
-    st = mixcon_session_feed(s, p.data(), 2000 - 2);
-    took = std::chrono::steady_clock::now() - t1;
-    done = true;
-  });
-  while (!started) std::this_thread::yield();
-  // Well inside the call (which runs for `full`), but early.
-  std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-      full / 10, std::chrono::milliseconds(50)));
-  ASSERT_EQ(mixcon_session_cancel(s), MIXCON_OK);
-  worker.join();
-  EXPECT_EQ(st, MIXCON_ERR_CANCELLED) << "uncancelled prefill took "
-                                      << std::chrono::duration<double>(full).count() << " s";
-  EXPECT_LT(took, full / 2) << "cancel was not prompt";
-  EXPECT_EQ(mixcon_session_position(s), 2);
-  EXPECT_EQ(logits_of(s), before);
-  // The cancel was consumed: the session works on.
-  int32_t t = -1;
-  EXPECT_EQ(mixcon_session_step(s, greedy_, &t), MIXCON_OK);
-  EXPECT_EQ(mixcon_session_position(s), 3);
-  mixcon_session_free(s);
+  bool landed = false;
+  for (int attempt = 0; attempt < 5 && !landed; ++attempt) {
+    mixcon_session* twin = new_session();
+    const auto t0 = std::chrono::steady_clock::now();
+    ASSERT_EQ(mixcon_session_feed(twin, p.data(), 2000), MIXCON_OK);
+    const auto full = std::chrono::steady_clock::now() - t0;
+    mixcon_session_free(twin);
+
+    mixcon_session* s = new_session();
+    ASSERT_EQ(mixcon_session_feed(s, warm, 2), MIXCON_OK);
+    const auto before = logits_of(s);
+    std::atomic<bool> started{false};
+    mixcon_status st = MIXCON_OK;
+    std::chrono::steady_clock::duration took{};
+    std::thread worker([&] {
+      started = true;
+      const auto t1 = std::chrono::steady_clock::now();
+      st = mixcon_session_feed(s, p.data(), 2000 - 2);
+      took = std::chrono::steady_clock::now() - t1;
+    });
+    while (!started) std::this_thread::yield();
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+        full / 10, std::chrono::milliseconds(50)));
+    ASSERT_EQ(mixcon_session_cancel(s), MIXCON_OK);
+    worker.join();
+    int32_t t = -1;
+    if (st == MIXCON_OK) {
+      // Finished first: the raised flag stops the next cancellable call.
+      EXPECT_EQ(mixcon_session_step(s, greedy_, &t), MIXCON_ERR_CANCELLED);
+      EXPECT_EQ(mixcon_session_position(s), 2000);
+      mixcon_session_free(s);
+      continue;
+    }
+    landed = true;
+    EXPECT_EQ(st, MIXCON_ERR_CANCELLED) << mixcon_last_error();
+    EXPECT_LT(took, full / 2) << "cancel was not prompt: the uncancelled prefill took "
+                              << std::chrono::duration<double>(full).count() << " s";
+    EXPECT_EQ(mixcon_session_position(s), 2);
+    EXPECT_EQ(logits_of(s), before);
+    // The cancel was consumed: the session works on.
+    EXPECT_EQ(mixcon_session_step(s, greedy_, &t), MIXCON_OK);
+    EXPECT_EQ(mixcon_session_position(s), 3);
+    mixcon_session_free(s);
+  }
+  EXPECT_TRUE(landed) << "in 5 attempts every prefill ended before the cancel";
 }
 
 TEST_F(CapiSession, CancelBetweenStepsStopsTheNextStep) {

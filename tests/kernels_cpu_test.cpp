@@ -6,9 +6,12 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "core/format/dtype.h"
+#include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/vec_math.h"
 
@@ -408,11 +411,10 @@ struct ScanCase {
   int64_t ring;
 };
 
-class ConbaScanTest : public ::testing::TestWithParam<ScanCase> {};
-
-TEST_P(ConbaScanTest, ChunkEqualsStepsAndReference) {
-  const ScanCase sc = GetParam();
-  const int64_t D = 24, N = 8, n = 11, zs = 2 * D;
+// One scan case on the kernel path in force: a chunk on 2 threads equals its
+// tokens one by one on 1 thread bitwise, and a float64 reference within 1e-5.
+void check_scan(const ScanCase& sc, int64_t D, int64_t N) {
+  const int64_t n = 11, zs = 2 * D;
   const int64_t ring = sc.delay ? sc.ring : 1;
   std::vector<float> u = rnd(n * D, 1), dt = rnd(n * D, 2), B = rnd(n * N, 3), C = rnd(n * N, 4);
   std::vector<float> s_raw = rnd(n * D, 5), z = rnd(n * zs, 6);
@@ -518,6 +520,22 @@ TEST_P(ConbaScanTest, ChunkEqualsStepsAndReference) {
     }
     hist.insert(hist.begin(), h);
   }
+}
+
+class ConbaScanTest : public ::testing::TestWithParam<ScanCase> {};
+
+// Every kernel path this CPU has; sizes with and without tails of the
+// AVX-512 path's 16-channel blocks and 16-lane state vectors.
+TEST_P(ConbaScanTest, ChunkEqualsStepsAndReference) {
+  for (cpu::KernelPath p : {cpu::KernelPath::Portable, cpu::KernelPath::Avx2, cpu::KernelPath::Avx512}) {
+    if (!cpu::force_kernel_path(p)) continue;
+    for (auto [D, N] : {std::pair<int64_t, int64_t>{24, 8}, {32, 16}, {19, 20}, {5, 33}}) {
+      SCOPED_TRACE(std::string(cpu::kernel_path_name(p)) + " D=" + std::to_string(D) +
+                   " N=" + std::to_string(N));
+      check_scan(GetParam(), D, N);
+    }
+  }
+  cpu::clear_forced_kernel_path();
 }
 
 INSTANTIATE_TEST_SUITE_P(Features, ConbaScanTest,

@@ -7,6 +7,7 @@
 
 #include <limits>
 
+#include "kernels/cpu/avx512_math.h"
 #include "kernels/cpu/avx512_target.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/vec_math.h"
@@ -19,27 +20,7 @@ namespace {
 constexpr int64_t kQ = kAttentionQueryTile;
 constexpr int64_t kB = kAttentionKeyBlock;
 
-// r[k] = the sum of v[k]'s 16 lanes, for k < 16: the pairs of vectors are
-// folded by halves (256-bit, then 128-bit blocks, then within blocks), so
-// the 16 sums come out together after 15 adds instead of 16 separate
-// horizontal reductions.
-MIXCON_AVX512_INLINE __m512 sum16(const __m512* v) {
-  __m512 w[8], z[4], g[2];
-  for (int i = 0; i < 8; ++i)  // w[i]: 8 partials of key 2i, then of key 2i+1
-    w[i] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0x44),
-                         _mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0xEE));
-  for (int i = 0; i < 4; ++i)  // z[i]: 4 partials each of keys 4i .. 4i+3
-    z[i] = _mm512_add_ps(_mm512_shuffle_f32x4(w[2 * i], w[2 * i + 1], 0x88),
-                         _mm512_shuffle_f32x4(w[2 * i], w[2 * i + 1], 0xDD));
-  for (int i = 0; i < 2; ++i)  // block L of g[i]: 2 partials of keys 8i+L, 8i+4+L
-    g[i] = _mm512_add_ps(_mm512_shuffle_ps(z[2 * i], z[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
-                         _mm512_shuffle_ps(z[2 * i], z[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
-  // Block L: keys L, 4+L, 8+L, 12+L; lane 4L+m holds key 4m+L.
-  const __m512 r = _mm512_add_ps(_mm512_shuffle_ps(g[0], g[1], _MM_SHUFFLE(2, 0, 2, 0)),
-                                 _mm512_shuffle_ps(g[0], g[1], _MM_SHUFFLE(3, 1, 3, 1)));
-  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-  return _mm512_permutexvar_ps(order, r);
-}
+using avx512::sum16;
 
 // One cached row of head_dim values widened to float32 (exact).
 MIXCON_AVX512_INLINE void widen(DType t, const uint8_t* src, float* dst, int64_t nc) {

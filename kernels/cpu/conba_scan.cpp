@@ -6,8 +6,12 @@
 // The control gain couples channels only through ||e_t||, a per-token scalar,
 // so the layer runs in three passes over the chunk: (1) per channel: state,
 // y and e; (2) per token: ||e|| / sqrt(D); (3) per channel: gain k, ŷ, gate.
+// On CPUs with AVX-512 the same passes run sixteen channels at a time
+// (conba_scan_avx512.cpp); this walk is the portable and AVX2 path.
 #include <cmath>
 
+#include "kernels/cpu/conba_scan_avx512.h"
+#include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/thread_pool.h"
 #include "kernels/cpu/vec_math.h"
@@ -72,6 +76,12 @@ void scan_channel(const ConbaScanArgs& a, int64_t i) {
 }  // namespace
 
 void conba_scan(const ConbaScanArgs& a, int n_threads) {
+#if defined(__x86_64__) || defined(__i386__)
+  if (kernel_path() == KernelPath::Avx512) {
+    conba_scan_avx512(a, n_threads);
+    return;
+  }
+#endif
   const int64_t n = a.n_tokens, D = a.d_inner, N = a.d_state;
   const bool control = a.w_ref != nullptr;
 

@@ -19,6 +19,7 @@
 #include <algorithm>
 
 #include "core/common/status.h"
+#include "kernels/cpu/avx512_math.h"
 #include "kernels/cpu/avx512_target.h"
 #include "kernels/cpu/convert.h"
 #include "kernels/cpu/cpu_kernels.h"
@@ -40,9 +41,7 @@ MIXCON_AVX512_INLINE float hsum(__m512 v) {
   return _mm_cvtss_f32(b);
 }
 
-MIXCON_AVX512_INLINE __mmask16 tail_mask(int64_t left) {
-  return left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1u);
-}
+using avx512::tail_mask;
 
 // 16 weights of one stored row from column k, as exact floats; `m` masks a
 // tail (columns past the row read as 0).
