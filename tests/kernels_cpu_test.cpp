@@ -367,27 +367,30 @@ TEST(KernelsCpu, StoreKvFillsTheHeadMajorCacheAndAttentionReadsIt) {
 // ---- conv and scan ---------------------------------------------------------------------
 
 TEST(KernelsCpu, CausalConvChunkEqualsStepsAndReference) {
-  const int64_t C = 40, K = 4, n = 9, xs = 2 * C;
-  std::vector<float> x = rnd(n * xs, 1), w = rnd(C * K, 2), b = rnd(C, 3);
-  std::vector<float> win_chunk = rnd((K - 1) * C, 4), win_step = win_chunk, win0 = win_chunk;
-  std::vector<float> out_chunk(size_t(n * C)), out_step(size_t(n * C));
-  CausalConvArgs a;
-  a.channels = C;
-  a.kernel = K;
-  a.w = w.data();
-  a.b = b.data();
-  a.n_tokens = n;
-  a.x = x.data();
-  a.x_stride = xs;
-  a.window = win_chunk.data();
-  a.out = out_chunk.data();
-  cpu::causal_conv(a, 2);
-  for (int64_t t = 0; t < n; ++t) {
-    a.n_tokens = 1;
-    a.x = &x[size_t(t * xs)];
-    a.window = win_step.data();
-    a.out = &out_step[size_t(t * C)];
-    cpu::causal_conv(a, 1);
+  // Two channel blocks, one partial; K = 11 is more taps than one transposed group.
+  for (const int64_t K : {int64_t{4}, int64_t{11}}) {
+    SCOPED_TRACE(K);
+    const int64_t C = 100, n = 9, xs = 2 * C;
+    std::vector<float> x = rnd(n * xs, 1), w = rnd(C * K, 2), b = rnd(C, 3);
+    std::vector<float> win_chunk = rnd((K - 1) * C, 4), win_step = win_chunk, win0 = win_chunk;
+    std::vector<float> out_chunk(size_t(n * C)), out_step(size_t(n * C));
+    CausalConvArgs a;
+    a.channels = C;
+    a.kernel = K;
+    a.w = w.data();
+    a.b = b.data();
+    a.n_tokens = n;
+    a.x = x.data();
+    a.x_stride = xs;
+    a.window = win_chunk.data();
+    a.out = out_chunk.data();
+    cpu::causal_conv(a, 2);
+    for (int64_t t = 0; t < n; ++t) {
+      a.n_tokens = 1;
+      a.x = &x[size_t(t * xs)];
+      a.window = win_step.data();
+      a.out = &out_step[size_t(t * C)];
+      cpu::causal_conv(a, 1);
   }
   EXPECT_EQ(out_chunk, out_step);
   EXPECT_EQ(win_chunk, win_step);
@@ -404,6 +407,7 @@ TEST(KernelsCpu, CausalConvChunkEqualsStepsAndReference) {
     }
   for (int64_t j = 0; j < K - 1; ++j)
     for (int64_t c = 0; c < C; ++c) EXPECT_EQ(win_chunk[size_t(j * C + c)], seq(n + j, c));
+  }
 }
 
 struct ScanCase {
