@@ -432,6 +432,15 @@ typedef struct mixcon_session_options {
                            value is rounded once, to nearest even; logits
                            move by ~1e-4 of the largest logit with F16,
                            ~1e-3 with BF16). Q8_0 is MIXCON_ERR_UNSUPPORTED. */
+  int64_t prefill_chunk; /* tokens per prefill pass; 0 (default) = 512. A feed
+                            of more tokens runs in passes of this many. Larger
+                            is faster (weights are converted once per pass)
+                            and needs more workspace (~110 KiB per token for
+                            bench-small). Results agree across chunk sizes
+                            within MODEL.md's prefill/decode tolerance, mostly
+                            bit for bit (not where a pass gives a MoE expert
+                            one token: that product runs as in decode).
+                            Clipped to max_context. */
 } mixcon_session_options;
 
 /* mixcon_session_options_init() :
@@ -447,7 +456,7 @@ MIXCON_API mixcon_status mixcon_session_options_init(mixcon_session_options* opt
  * Ownership: free with mixcon_session_free().
  * @return MIXCON_OK; MIXCON_ERR_INVALID_ARGUMENT (model or out_session NULL,
  *   max_context < 0 or above the model's, n_threads < 0, kv_dtype not a
- *   mixcon_dtype); MIXCON_ERR_UNSUPPORTED (kv_dtype Q8_0);
+ *   mixcon_dtype, prefill_chunk < 0); MIXCON_ERR_UNSUPPORTED (kv_dtype Q8_0);
  *   MIXCON_ERR_OUT_OF_MEMORY; MIXCON_ERR_BACKEND. */
 MIXCON_API mixcon_status mixcon_session_create(mixcon_model* model,
                                                const mixcon_session_options* opts,

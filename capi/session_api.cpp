@@ -148,6 +148,7 @@ MIXCON_API mixcon_status mixcon_session_create(mixcon_model* model,
       if (MIXCON_COVERS(opts, T, n_threads)) o.n_threads = opts->n_threads;
       if (MIXCON_COVERS(opts, T, max_context)) o.max_context = opts->max_context;
       if (MIXCON_COVERS(opts, T, kv_dtype)) o.kv_dtype = opts->kv_dtype;
+      if (MIXCON_COVERS(opts, T, prefill_chunk)) o.prefill_chunk = opts->prefill_chunk;
     }
     // A dtype the cache cannot hold (q8_0) is refused by the session itself
     // (UNSUPPORTED); here only numbers that are no dtype at all.
@@ -156,6 +157,8 @@ MIXCON_API mixcon_status mixcon_session_create(mixcon_model* model,
                                                 std::to_string(o.kv_dtype) +
                                                 " is not a mixcon_dtype (f32 0, f16 1, bf16 2)");
     require(o.n_threads >= 0, "mixcon_session_options.n_threads must be >= 0 (0 = the model's)");
+    require(o.prefill_chunk >= 0,
+            "mixcon_session_options.prefill_chunk must be >= 0 (0 = the default, 512)");
     const int64_t model_max = model->model->config().max_context;
     if (o.max_context < 0 || o.max_context > model_max)
       mixcon::fail(Status::InvalidArgument,
@@ -166,6 +169,7 @@ MIXCON_API mixcon_status mixcon_session_create(mixcon_model* model,
     so.max_context = o.max_context;
     so.n_threads = o.n_threads;
     so.kv_dtype = static_cast<mixcon::DType>(o.kv_dtype);
+    so.prefill_chunk = o.prefill_chunk;
     auto session = std::make_unique<mixcon::Session>(model->model, so);
     *out_session = new mixcon_session(std::move(session), model->tokenizer);
   });

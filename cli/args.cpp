@@ -87,6 +87,12 @@ Option opt_kv_dtype(int32_t* out) {
   return o;
 }
 
+Option opt_prefill_chunk(int64_t* out) {
+  return opt_int({"--prefill-chunk"}, "N", out,
+                 "tokens per prefill pass: more is faster, needs more memory (default 512)", 1,
+                 INT32_MAX);
+}
+
 std::string parse_args(int argc, char** argv, int first, const std::vector<Option>& options,
                        bool* help) {
   *help = false;

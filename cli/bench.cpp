@@ -136,6 +136,7 @@ struct Options {
   std::string preset, model_path, dtype, device = "cpu", json_path, contexts_text = "512,4096,32768";
   int64_t threads = 0, prompt = 512, gen = 128;
   int32_t kv_dtype = MIXCON_DTYPE_F32;
+  int64_t prefill_chunk = 0;
   std::vector<int64_t> contexts;
 };
 
@@ -271,6 +272,7 @@ int run_bench(const Options& o) {
   mixcon::DType model_dt = dt;
   mixcon::dtype_from_name(r.dtype, &model_dt);
   r.kv_dtype = kDtypeNames[o.kv_dtype];
+  r.prefill_chunk = o.prefill_chunk > 0 ? o.prefill_chunk : 512;  // mixcon.h's default
   const int64_t kv_bytes = mixcon::dtype_row_bytes(static_cast<mixcon::DType>(o.kv_dtype), 1);
 
   note("load speed (raw, zstd)");
@@ -290,6 +292,7 @@ int run_bench(const Options& o) {
     opts.n_threads = threads;
     opts.max_context = max_context;
     opts.kv_dtype = o.kv_dtype;
+    opts.prefill_chunk = o.prefill_chunk;
     return mixcon_session_create(h.model, &opts, out);
   };
 
@@ -450,6 +453,7 @@ int cmd_bench(int argc, char** argv) {
       opt_string({"--contexts"}, "C1,C2,..", &o.contexts_text,
                  "contexts to decode at (default 512,4096,32768)"),
       opt_kv_dtype(&o.kv_dtype),
+      opt_prefill_chunk(&o.prefill_chunk),
       opt_string({"--device"}, "D", &o.device, "cpu or cuda (default cpu)"),
       opt_string({"--json"}, "FILE", &o.json_path, "also write every figure as one JSON object"),
   };
@@ -459,7 +463,8 @@ int cmd_bench(int argc, char** argv) {
     std::printf(
         "usage: mixcon bench [--preset bench-small | -m MODEL] [--dtype f32|f16|bf16|q8_0]\n"
         "                    [--threads N] [--prompt 512] [--gen 128] [--contexts 512,4096,32768]\n"
-        "                    [--kv-dtype f32|f16|bf16] [--device cpu|cuda] [--json FILE]\n\n"
+        "                    [--kv-dtype f32|f16|bf16] [--prefill-chunk 512] [--device cpu|cuda]\n"
+        "                    [--json FILE]\n\n"
         "Measures prefill and decode speed, the machine's read bandwidth and FMA peak, and the\n"
         "fraction of those bounds reached (PERF.md). Every figure is a median of 3 runs.\n\n%s",
         describe_options(options).c_str());

@@ -45,6 +45,7 @@ int cmd_run(int argc, char** argv) {
   float temp = so.temperature, top_p = so.top_p, min_p = so.min_p;
   float penalty = so.repetition_penalty;
   int32_t kv_dtype = MIXCON_DTYPE_F32;
+  int64_t prefill_chunk = 0;
   const std::vector<Option> options = {
       opt_string({"-m", "--model"}, "MODEL", &model_path, "the .mixc model file", true),
       opt_string({"-p", "--prompt"}, "PROMPT", &prompt, "the text to continue", true),
@@ -63,6 +64,7 @@ int cmd_run(int argc, char** argv) {
               INT32_MAX),
       opt_int({"-c", "--ctx"}, "N", &ctx, "context size (default: prompt + N, at most the model's)", 0, INT64_MAX),
       opt_kv_dtype(&kv_dtype),
+      opt_prefill_chunk(&prefill_chunk),
   };
   bool help = false;
   const std::string err = parse_args(argc, argv, 1, options, &help);
@@ -122,6 +124,7 @@ int cmd_run(int argc, char** argv) {
                                                                          : info.max_context);
   sess.n_threads = static_cast<int32_t>(n_threads);
   sess.kv_dtype = kv_dtype;
+  sess.prefill_chunk = prefill_chunk;
   if ((st = mixcon_session_create(h.model, &sess, &h.session)) != MIXCON_OK)
     return report_failure(cmd, "cannot create a session", st);
   g_session = h.session;

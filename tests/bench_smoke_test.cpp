@@ -116,6 +116,7 @@ TEST_F(BenchSmoke, KvBytesPerTokenIsExact) {
   ASSERT_NE(doc_, nullptr);
   EXPECT_EQ(doc()["kv_bytes_per_token"].get<int64_t>(), 2 * 2 * 2 * 16 * 4);
   EXPECT_EQ(doc()["kv_dtype"], "f32");
+  EXPECT_EQ(doc()["prefill_chunk"].get<int64_t>(), 512);
 }
 
 // With --kv-dtype f16 the cache grows by half as much per token, and the
@@ -134,8 +135,30 @@ TEST(BenchKvDtype, F16CacheHalvesKvBytesPerToken) {
   EXPECT_EQ(j["kv_bytes_per_token_expected"].get<int64_t>(), 2 * 2 * 2 * 16 * 2);
 }
 
+// --prefill-chunk reaches the sessions: the prefill runs in passes of 4, and
+// a smaller workspace shows in every session's memory.
+TEST(BenchPrefillChunk, SmallChunkIsReportedAndPlansLessMemory) {
+  auto bench = [](const std::string& extra) {
+    const std::string path = temp_path("chunk.json");
+    EXPECT_EQ(run(kMixcon + " bench --preset tiny-random --prompt 16 --gen 2 --contexts 32 --threads 1 " +
+                  extra + " --json " + path + " > /dev/null 2>&1"),
+              0);
+    std::ifstream f(path);
+    nlohmann::json j = nlohmann::json::parse(f, nullptr, false);
+    std::remove(path.c_str());
+    return j;
+  };
+  const nlohmann::json small = bench("--prefill-chunk 4"), whole = bench("");
+  ASSERT_FALSE(small.is_discarded());
+  ASSERT_FALSE(whole.is_discarded());
+  EXPECT_EQ(small["prefill_chunk"].get<int64_t>(), 4);
+  EXPECT_GT(small["prefill_tok_s"].get<double>(), 0.0);
+  EXPECT_LT(small["state_bytes"]["32"].get<int64_t>(), whole["state_bytes"]["32"].get<int64_t>());
+}
+
 TEST(BenchUsage, RejectsBadArguments) {
   EXPECT_EQ(run(kMixcon + " bench --preset tiny-random --kv-dtype q8_0 > /dev/null 2>&1"), 2);
+  EXPECT_EQ(run(kMixcon + " bench --preset tiny-random --prefill-chunk -1 > /dev/null 2>&1"), 2);
   EXPECT_EQ(run(kMixcon + " bench --preset tiny-random --dtype q4 > /dev/null 2>&1"), 2);
   EXPECT_EQ(run(kMixcon + " bench --preset nosuch > /dev/null 2>&1"), 2);
   EXPECT_EQ(run(kMixcon + " bench --preset tiny-random --contexts 32,x > /dev/null 2>&1"), 2);

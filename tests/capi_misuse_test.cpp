@@ -397,6 +397,11 @@ TEST_F(CapiMisuse, SessionCreateArguments) {
   bad.kv_dtype = MIXCON_DTYPE_Q8_0;
   EXPECT_STATUS(MIXCON_ERR_UNSUPPORTED, mixcon_session_create(model_, &bad, &s));
   EXPECT_NE(std::string(mixcon_last_error()).find("kv_dtype"), std::string::npos) << mixcon_last_error();
+  bad = o;
+  bad.prefill_chunk = -1;
+  EXPECT_STATUS(MIXCON_ERR_INVALID_ARGUMENT, mixcon_session_create(model_, &bad, &s));
+  EXPECT_NE(std::string(mixcon_last_error()).find("prefill_chunk"), std::string::npos)
+      << mixcon_last_error();
   EXPECT_EQ(s, nullptr);
   o.max_context = 16;
   ASSERT_EQ(mixcon_session_create(model_, &o, &s), MIXCON_OK);
@@ -425,6 +430,28 @@ TEST_F(CapiMisuse, SessionOptionsFromAnOlderHeaderGetAnF32Cache) {
   mixcon_session_free(full);
   mixcon_session_free(old);
   mixcon_session_free(narrow);
+}
+
+// The same for a header from before prefill_chunk: the default chunk, not
+// the (negative) bytes past the caller's struct.
+TEST_F(CapiMisuse, SessionOptionsFromAnOlderHeaderGetTheDefaultChunk) {
+  mixcon_session_options o;
+  ASSERT_EQ(mixcon_session_options_init(&o), MIXCON_OK);
+  EXPECT_EQ(o.prefill_chunk, 0);
+  o.max_context = 1024;
+  mixcon_session_options small = o, older = o;
+  small.prefill_chunk = 16;
+  older.prefill_chunk = -7;
+  older.struct_size = offsetof(mixcon_session_options, prefill_chunk);
+  mixcon_session *def = nullptr, *old = nullptr, *sm = nullptr;
+  ASSERT_EQ(mixcon_session_create(model_, &o, &def), MIXCON_OK);
+  ASSERT_EQ(mixcon_session_create(model_, &older, &old), MIXCON_OK) << mixcon_last_error();
+  ASSERT_EQ(mixcon_session_create(model_, &small, &sm), MIXCON_OK);
+  EXPECT_EQ(mixcon_session_memory_bytes(old), mixcon_session_memory_bytes(def));
+  EXPECT_LT(mixcon_session_memory_bytes(sm), mixcon_session_memory_bytes(def));
+  mixcon_session_free(def);
+  mixcon_session_free(old);
+  mixcon_session_free(sm);
 }
 
 TEST_F(CapiMisuse, EverySessionCallRejectsANullSession) {

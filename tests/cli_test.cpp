@@ -198,6 +198,17 @@ TEST_F(Cli, RunWithAnF16KvCache) {
   EXPECT_EQ(r1.out, r2.out);
 }
 
+// --prefill-chunk 2 feeds the prompt two tokens at a time: the same greedy
+// text as one pass.
+TEST_F(Cli, RunWithASmallPrefillChunk) {
+  const std::string args = "run -m '" + text_->path() + "' -p 'the cat sat on the mat' -n 12 --temp 0";
+  const Result whole = run_cli(args), small = run_cli(args + " --prefill-chunk 2");
+  ASSERT_EQ(whole.exit_code, 0) << whole.err;
+  ASSERT_EQ(small.exit_code, 0) << small.err;
+  EXPECT_FALSE(small.out.empty());
+  EXPECT_EQ(small.out, whole.out);
+}
+
 TEST_F(Cli, BadUsageFailsWithAMessage) {
   struct Case {
     std::string args;
@@ -213,6 +224,7 @@ TEST_F(Cli, BadUsageFailsWithAMessage) {
       {"run -m x.mixc -p hi --temp abc", 2, "not a finite number"},
       {"run -m x.mixc -p hi --bogus 1", 2, "unknown argument"},
       {"run -m x.mixc -p hi --kv-dtype q8_0", 2, "not f32, f16 or bf16"},
+      {"run -m x.mixc -p hi --prefill-chunk 0", 2, "--prefill-chunk"},
       {"run -m '" + text_->path() + "' -p hi --top-p 1.5", 2, "top_p"},
       {"logits -m x.mixc --tokens 1,x", 2, "not a token id"},
       {"info -m /nonexistent/model.mixc", 1, "IO"},

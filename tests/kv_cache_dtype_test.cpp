@@ -22,10 +22,14 @@ using testutil::Variant;
 // largest |logit| (measured: f16 ≈ 6e-5, bf16 ≈ 6e-4; the bounds leave 10x).
 double narrow_tolerance(DType t) { return t == DType::F16 ? 5e-4 : 5e-3; }
 
+// A small prefill chunk, so that short feeds cross its boundary.
+constexpr int64_t kChunk = 64;
+
 SessionOptions with_kv(DType t, int n_threads = 0) {
   SessionOptions o;
   o.kv_dtype = t;
   o.n_threads = n_threads;
+  o.prefill_chunk = kChunk;
   return o;
 }
 
@@ -73,7 +77,7 @@ TEST_P(KvCacheDtypeTest, PrefillEqualsStepsAndThreadCountsAgreeBitwise) {
     SCOPED_TRACE(v.name);
     auto model = testutil::make_model(v, 22, 1);
     const int64_t V = model->config().vocab_size;
-    const int64_t T = kPrefillChunk * 2 + 5;
+    const int64_t T = kChunk * 2 + 5;
     const auto toks = testutil::random_tokens(T, V, 6);
     Session steps(model, with_kv(kv, 1)), once(model, with_kv(kv, 1)), twice(model, with_kv(kv, 2));
     std::vector<float> all1(size_t(T * V)), all2(size_t(T * V));
@@ -99,7 +103,7 @@ TEST_P(KvCacheDtypeTest, HalvesTheCacheAndTheStatesKvBytes) {
   const int64_t row = c.attention.n_kv_heads * c.attention.head_dim;
   const int64_t n_attn = c.count_layers(LayerType::Attention);
   ASSERT_GT(n_attn, 0);
-  Session exact(model, {}), narrow(model, with_kv(kv));
+  Session exact(model, with_kv(DType::F32)), narrow(model, with_kv(kv));
   EXPECT_EQ(narrow.kv_dtype(), kv);
   EXPECT_EQ(exact.memory_bytes() - narrow.memory_bytes(), 2 * n_attn * 256 * row * 2);
   const auto toks = testutil::random_tokens(40, c.vocab_size, 2);

@@ -1,9 +1,11 @@
 // MODEL.md §5: feeding tokens at once (prefill) gives the same logits and the
 // same session state as feeding them one at a time, for every variant, any
 // chunking of the calls, across the workspace's internal chunk boundary; the
-// position counts every token across calls; 1 and 2 threads agree bitwise.
+// position counts every token across calls; 1 and 2 threads agree bitwise,
+// and so do sessions with different prefill chunk sizes.
 #include <gtest/gtest.h>
 
+#include "core/common/status.h"
 #include "core/session/workspace.h"
 #include "model_test_util.h"
 
@@ -15,6 +17,16 @@ using testutil::Variant;
 // Relative tolerance of MODEL.md §5 for the logits; the states (KV rows, Conba
 // windows, h, gains) are compared element-wise with the same relative bound.
 constexpr double kRel = 1e-4;
+
+// A small prefill chunk, so that short feeds cross the workspace's internal
+// chunk boundary.
+constexpr int64_t kChunk = 64;
+SessionOptions chunked(int64_t chunk = kChunk, int n_threads = 0) {
+  SessionOptions o;
+  o.prefill_chunk = chunk;
+  o.n_threads = n_threads;
+  return o;
+}
 
 void expect_logits_close(const float* a, const float* b, int64_t V, const std::string& what) {
   const double mx = std::max(testutil::max_abs(b, V), 1e-30);
@@ -55,7 +67,7 @@ TEST_P(PrefillStepTest, PrefillEqualsSteps) {
   auto model = testutil::make_model(v, 11, 1);
   const int64_t V = model->config().vocab_size;
   // Longer than the workspace chunk, so the prefill crosses its boundary.
-  const int64_t T = kPrefillChunk * 2 + 13;
+  const int64_t T = kChunk * 2 + 13;
   const std::vector<int32_t> toks = testutil::random_tokens(T, V, 5);
 
   Session steps(model, {});
@@ -65,7 +77,8 @@ TEST_P(PrefillStepTest, PrefillEqualsSteps) {
     std::memcpy(&step_logits[size_t(i * V)], steps.logits(), size_t(V) * sizeof(float));
   }
 
-  Session once(model, {});
+  Session once(model, chunked());
+  EXPECT_EQ(once.prefill_chunk(), kChunk);
   std::vector<float> all(size_t(T * V));
   once.feed(toks.data(), T, nullptr, all.data());
   EXPECT_EQ(once.position(), T);
@@ -76,7 +89,7 @@ TEST_P(PrefillStepTest, PrefillEqualsSteps) {
   expect_states_close(testutil::state_of(once), testutil::state_of(steps), T, V, v.name);
 
   // Pieces of 1, 3, 7, ... (sizes wrap to fit), with and without all_logits.
-  Session pieces(model, {});
+  Session pieces(model, chunked());
   const int64_t sizes[] = {1, 3, 7, 2, 11, 64, 5, 1, 65};
   int64_t done = 0;
   for (int k = 0; done < T; ++k) {
@@ -122,8 +135,55 @@ TEST_P(PrefillStepTest, OneAndTwoThreadsAgreeBitwise) {
   EXPECT_EQ(testutil::state_of(s1), testutil::state_of(s2)) << v.name;
 }
 
+// Every op computes a token's values the same way whichever rows share its
+// pass, so the chunk size changes no bit — except where a pass hands a MoE
+// expert a single token: that product takes the matrix-vector (decode)
+// kernel, which rounds in another order. Chunks of 64 never do that here
+// (bitwise); chunks of 5 do (MODEL.md §5's tolerance).
+TEST_P(PrefillStepTest, ChunkSizeChangesNoBit) {
+  const Variant& v = GetParam();
+  auto model = testutil::make_model(v, 13, 1);
+  const int64_t V = model->config().vocab_size;
+  const int64_t T = 143;  // 28 x 5 + 3, 2 x 64 + 15, 1 x 143
+  const std::vector<int32_t> toks = testutil::random_tokens(T, V, 4);
+  std::vector<float> want(size_t(T * V));
+  Session whole(model, {});
+  EXPECT_EQ(whole.prefill_chunk(), model->config().max_context);  // the default, clipped
+  whole.feed(toks.data(), T, nullptr, want.data());
+  for (int64_t chunk : {int64_t{5}, kChunk}) {
+    Session s(model, chunked(chunk));
+    std::vector<float> all(size_t(T * V));
+    s.feed(toks.data(), T, nullptr, all.data());
+    const std::string what = v.name + " chunk " + std::to_string(chunk);
+    if (chunk == kChunk) {
+      EXPECT_EQ(0, std::memcmp(all.data(), want.data(), all.size() * sizeof(float))) << what;
+      EXPECT_EQ(testutil::state_of(s), testutil::state_of(whole)) << what;
+    } else {
+      for (int64_t i = 0; i < T; ++i)
+        expect_logits_close(&all[size_t(i * V)], &want[size_t(i * V)], V, what + " row " + std::to_string(i));
+      expect_states_close(testutil::state_of(s), testutil::state_of(whole), T, V, what);
+    }
+    EXPECT_LT(s.memory_bytes(), whole.memory_bytes()) << "a smaller chunk plans less workspace";
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Variants, PrefillStepTest, ::testing::ValuesIn(testutil::all_variants()),
                          [](const ::testing::TestParamInfo<Variant>& i) { return i.param.name; });
+
+TEST(PrefillStep, ChunkOptionIsCheckedAndClipped) {
+  auto model = testutil::make_model(testutil::all_variants()[0], 3, 1);
+  try {
+    Session bad(model, chunked(-1));
+    FAIL() << "a negative prefill_chunk was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status(), Status::InvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("prefill_chunk"), std::string::npos) << e.what();
+  }
+  SessionOptions small = chunked(1000);
+  small.max_context = 40;
+  EXPECT_EQ(Session(model, small).prefill_chunk(), 40);
+  EXPECT_EQ(Session(model, chunked(7)).prefill_chunk(), 7);
+}
 
 TEST(PrefillStep, PositionCountsAcrossCallsAndResets) {
   auto model = testutil::make_model(testutil::all_variants()[0], 3, 1);

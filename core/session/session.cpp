@@ -28,6 +28,15 @@ static int session_threads(const Model& model, const SessionOptions& opts) {
   return opts.n_threads == 0 ? model.n_threads() : opts.n_threads;
 }
 
+static int64_t session_chunk(const SessionOptions& opts, int64_t max_context) {
+  if (opts.prefill_chunk < 0)
+    fail(Status::InvalidArgument, "prefill_chunk: must be >= 0 (0 = the default, " +
+                                      std::to_string(kDefaultPrefillChunk) + "), got " +
+                                      std::to_string(opts.prefill_chunk));
+  const int64_t want = opts.prefill_chunk == 0 ? kDefaultPrefillChunk : opts.prefill_chunk;
+  return std::max<int64_t>(1, std::min(want, max_context));
+}
+
 Session::Session(std::shared_ptr<const Model> model, const SessionOptions& opts)
     : model_(non_null(std::move(model))),
       opts_(opts),
@@ -35,7 +44,7 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& opts)
       n_threads_(session_threads(*model_, opts)),
       kv_(*model_, max_context_, opts.kv_dtype),
       conba_(*model_),
-      ws_(*model_, max_context_, n_threads_) {
+      ws_(*model_, session_chunk(opts, max_context_), n_threads_) {
   const ModelConfig& c = model_->config();
   layers_.resize(static_cast<size_t>(c.n_layers));
   for (int64_t l = 0; l < c.n_layers; ++l) {

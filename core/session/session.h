@@ -20,6 +20,9 @@ struct SessionOptions {
   int64_t max_context = 0;  // 0 = model's max_context; > model's → InvalidArgument
   int n_threads = 0;        // 0 = model's
   DType kv_dtype = DType::F32;  // F32, F16 or BF16 (see kv_cache.h); else Unsupported
+  // Tokens per prefill pass (workspace.h): 0 = kDefaultPrefillChunk; clipped
+  // to max_context; < 0 → InvalidArgument. Results do not depend on it.
+  int64_t prefill_chunk = 0;
 };
 
 class Session {
@@ -42,6 +45,7 @@ class Session {
   int64_t n_vocab() const;
   int64_t position() const { return position_; }  // tokens since reset
   int64_t max_context() const { return max_context_; }
+  int64_t prefill_chunk() const { return ws_.scratch().chunk; }
   const int32_t* tokens() const { return history_.data(); }  // position() tokens since reset
   int64_t state_size() const;  // bytes save_state writes at the current position
   void save_state(uint8_t* dst, int64_t cap) const;  // throws BufferTooSmall (message says the needed size)

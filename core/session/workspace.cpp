@@ -83,9 +83,9 @@ void carve(Carver& cv, Carver& host, const ModelConfig& c, int64_t C, int64_t lo
 
 }  // namespace
 
-Workspace::Workspace(const Model& model, int64_t max_context, int n_threads) {
+Workspace::Workspace(const Model& model, int64_t chunk, int n_threads) {
   const ModelConfig& c = model.config();
-  const int64_t C = std::max<int64_t>(1, std::min(kPrefillChunk, max_context));
+  const int64_t C = chunk;
   const int64_t logits_rows = std::min(kLogitsRows, C);
   exec_.n_threads = n_threads;
   exec_.scratch_floats_per_thread = model.backend().scratch_floats_per_thread(
