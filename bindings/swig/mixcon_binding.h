@@ -245,15 +245,17 @@ static void mxb_sampler_free(mixcon_sampler* sampler) { mixcon_sampler_free(samp
 /* ---- session -------------------------------------------------------------- */
 
 /* n_threads 0 = the model's; max_context 0 = the model's (the C defaults);
- * kv_dtype a mixcon_dtype (0 = f32, the default). */
+ * kv_dtype a mixcon_dtype (0 = f32, the default); prefill_chunk 0 = 512. */
 static mixcon_session* mxb_session_create(mixcon_model* model, int32_t n_threads,
-                                          int64_t max_context, int32_t kv_dtype) {
+                                          int64_t max_context, int32_t kv_dtype,
+                                          int64_t prefill_chunk) {
   mixcon_session_options o;
   mixcon_session* session = NULL;
   mixcon_session_options_init(&o);
   o.n_threads = n_threads;
   o.max_context = max_context;
   o.kv_dtype = kv_dtype;
+  o.prefill_chunk = prefill_chunk;
   MXB_CHECK(mixcon_session_create(model, &o, &session), NULL);
   return session;
 }

@@ -221,10 +221,12 @@ namespace Mixcon
         }
 
         /// <summary>A new session; 0 for maxContext or threads means the model's value;
-        /// kvDtype F16 or BF16 halves the KV cache.</summary>
-        public Session NewSession(long maxContext = 0, int threads = 0, KvDtype kvDtype = KvDtype.F32)
+        /// kvDtype F16 or BF16 halves the KV cache; prompts are fed in passes of
+        /// prefillChunk tokens (0 = 512; more is faster and plans more memory).</summary>
+        public Session NewSession(long maxContext = 0, int threads = 0, KvDtype kvDtype = KvDtype.F32,
+                                  long prefillChunk = 0)
         {
-            return new Session(this, maxContext, threads, kvDtype);
+            return new Session(this, maxContext, threads, kvDtype, prefillChunk);
         }
 
         public bool IsClosed { get { return handle.IsClosed; } }

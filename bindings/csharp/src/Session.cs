@@ -17,14 +17,14 @@ namespace Mixcon
         byte[] textBuf = new byte[256];
         readonly int[] tokenBuf = new int[1];
 
-        internal Session(Model model, long maxContext, int threads, KvDtype kvDtype)
+        internal Session(Model model, long maxContext, int threads, KvDtype kvDtype, long prefillChunk)
         {
             Model = model;
             vocabSize = model.VocabSize;
             eos = model.EosId;
             try
             {
-                handle = Own(MixconNative.session_create(model.Ptr, threads, maxContext, (int)kvDtype));
+                handle = Own(MixconNative.session_create(model.Ptr, threads, maxContext, (int)kvDtype, prefillChunk));
             }
             finally { GC.KeepAlive(model); }
         }

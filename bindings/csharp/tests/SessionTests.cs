@@ -139,6 +139,21 @@ namespace Mixcon.Tests
         }
 
         [Test]
+        public void SmallPrefillChunkPlansLessMemoryAndNegativeIsRejected()
+        {
+            using (var whole = model.NewSession(256))
+            using (var small = model.NewSession(256, prefillChunk: 4))
+            {
+                Assert.Less(small.MemoryBytes, whole.MemoryBytes);
+                small.Feed(Prompt);
+                Assert.AreEqual(Prompt.Length, small.Position);
+                var e = Assert.Throws<MixconException>(() => model.NewSession(prefillChunk: -1));
+                Assert.AreEqual(Status.InvalidArgument, e.Status);
+                StringAssert.Contains("prefill_chunk", e.Message);
+            }
+        }
+
+        [Test]
         public void DamagedStateIsRejectedAndChangesNothing()
         {
             using (var s = model.NewSession())

@@ -128,12 +128,14 @@ class Model(NativeHandle):
         return _sized_bytes(lambda h, buf: native.token_to_piece(h, token, buf),
                             self._handle(), 64)
 
-    def session(self, max_context: int = 0, threads: int = 0, kv_dtype: str = "f32") -> Session:
+    def session(self, max_context: int = 0, threads: int = 0, kv_dtype: str = "f32",
+                prefill_chunk: int = 0) -> Session:
         """A new Session over this model (0 = the model's context / threads;
-        kv_dtype "f32", "f16" or "bf16": see Session)."""
+        kv_dtype "f32", "f16" or "bf16"; prefill_chunk 0 = 512: see Session)."""
         from .session import Session
 
-        return Session(self, max_context=max_context, threads=threads, kv_dtype=kv_dtype)
+        return Session(self, max_context=max_context, threads=threads, kv_dtype=kv_dtype,
+                       prefill_chunk=prefill_chunk)
 
 
 def _sized_bytes(fill, handle, guess):

@@ -24,11 +24,12 @@ class Session(NativeHandle):
     __slots__ = ("model", "_n_vocab", "_eos", "_text_buf", "_token_buf")
 
     def __init__(self, model: Model, max_context: int = 0, threads: int = 0,
-                 kv_dtype: str = "f32"):
+                 kv_dtype: str = "f32", prefill_chunk: int = 0):
         """max_context 0 = the model's; threads 0 = the model's thread count;
         kv_dtype "f32" (exact), "f16" or "bf16" (half the KV cache memory and
-        the bytes a long-context step reads; keys and values rounded once).
-        All memory the session needs is planned here."""
+        the bytes a long-context step reads; keys and values rounded once);
+        prefill_chunk: tokens per prefill pass, 0 = 512 (more is faster and
+        needs more memory). All memory the session needs is planned here."""
         if not isinstance(model, Model):
             raise MixconError(Status.INVALID_ARGUMENT,
                               f"Session needs a Model, got {type(model).__name__}")
@@ -37,7 +38,7 @@ class Session(NativeHandle):
         except (KeyError, TypeError):
             raise MixconError(Status.INVALID_ARGUMENT,
                               f"kv_dtype must be one of {sorted(_KV_DTYPES)}, got {kv_dtype!r}") from None
-        self._init(native.session_create(model._handle(), threads, max_context, kv), model,
+        self._init(native.session_create(model._handle(), threads, max_context, kv, prefill_chunk), model,
                    model.n_vocab, model.eos_id)
 
     def _init(self, ptr, model, n_vocab, eos):

@@ -320,17 +320,17 @@ public final class Model implements AutoCloseable {
 
   /** A new session with the model's full context and thread count. */
   public Session newSession() {
-    return new Session(this, 0, 0, KvDtype.F32);
+    return new Session(this, 0, 0, KvDtype.F32, 0);
   }
 
   /** A new session holding at most {@code maxContext} tokens (0 = the model's). */
   public Session newSession(long maxContext) {
-    return new Session(this, maxContext, 0, KvDtype.F32);
+    return new Session(this, maxContext, 0, KvDtype.F32, 0);
   }
 
   /** A new session; 0 for either argument means the model's value. */
   public Session newSession(long maxContext, int threads) {
-    return new Session(this, maxContext, threads, KvDtype.F32);
+    return new Session(this, maxContext, threads, KvDtype.F32, 0);
   }
 
   /**
@@ -338,7 +338,16 @@ public final class Model implements AutoCloseable {
    * {@link KvDtype#BF16} halve the cache; 0 for maxContext or threads means the model's value.
    */
   public Session newSession(long maxContext, int threads, KvDtype kvDtype) {
-    return new Session(this, maxContext, threads, kvDtype);
+    return new Session(this, maxContext, threads, kvDtype, 0);
+  }
+
+  /**
+   * As {@link #newSession(long, int, KvDtype)}, feeding prompts in passes of {@code
+   * prefillChunk} tokens (0 = 512): more is faster and plans more memory; the logits agree
+   * within the engine's prefill tolerance.
+   */
+  public Session newSession(long maxContext, int threads, KvDtype kvDtype, long prefillChunk) {
+    return new Session(this, maxContext, threads, kvDtype, prefillChunk);
   }
 
   public boolean isClosed() {

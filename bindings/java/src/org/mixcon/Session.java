@@ -21,7 +21,7 @@ public final class Session implements AutoCloseable {
   private final int[] tokenBuf = new int[1];
   private int lastToken = -1;
 
-  Session(Model model, long maxContext, int threads, KvDtype kvDtype) {
+  Session(Model model, long maxContext, int threads, KvDtype kvDtype, long prefillChunk) {
     if (kvDtype == null) {
       throw new MixconException(Status.INVALID_ARGUMENT, "kvDtype is null");
     }
@@ -29,7 +29,7 @@ public final class Session implements AutoCloseable {
     this.vocabSize = Math.toIntExact(model.vocabSize());
     this.eos = model.eosId();
     try {
-      handle = own(MixconNative.session_create(model.ptr(), threads, maxContext, kvDtype.code));
+      handle = own(MixconNative.session_create(model.ptr(), threads, maxContext, kvDtype.code, prefillChunk));
     } finally {
       model.keepAlive();
     }

@@ -123,6 +123,20 @@ class SessionTest {
   }
 
   @Test
+  void smallPrefillChunkPlansLessMemoryAndNegativeIsRejected() {
+    try (Session whole = model.newSession(256, 0, KvDtype.F32, 0);
+        Session small = model.newSession(256, 0, KvDtype.F32, 4)) {
+      assertTrue(small.memoryBytes() < whole.memoryBytes());
+      small.feed(PROMPT);
+      assertEquals(PROMPT.length, small.position());
+      MixconException e =
+          assertThrows(MixconException.class, () -> model.newSession(0, 0, KvDtype.F32, -1));
+      assertEquals(Status.INVALID_ARGUMENT, e.status());
+      assertTrue(e.getMessage().contains("prefill_chunk"), e.getMessage());
+    }
+  }
+
+  @Test
   void damagedStateIsRejectedAndChangesNothing() {
     try (Session s = model.newSession()) {
       s.feed(PROMPT);
