@@ -6,10 +6,12 @@
 // The control gain couples channels only through ||e_t||, a per-token scalar,
 // so the layer runs in three passes over the chunk: (1) per channel: state,
 // y and e; (2) per token: ||e|| / sqrt(D); (3) per channel: gain k, ŷ, gate.
-// On CPUs with AVX-512 the same passes run sixteen channels at a time
-// (conba_scan_avx512.cpp); this walk is the portable and AVX2 path.
+// On CPUs with AVX-512 (AVX2) the same passes run sixteen (eight) channels
+// at a time (conba_scan_avx512.cpp, conba_scan_avx2.cpp); this walk is the
+// portable path.
 #include <cmath>
 
+#include "kernels/cpu/conba_scan_avx2.h"
 #include "kernels/cpu/conba_scan_avx512.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/cpu_kernels.h"
@@ -22,11 +24,7 @@ namespace cpu {
 namespace {
 
 // One channel over the chunk: state update, y, and e (or the gated output
-// when control is off). Plain loops the compiler vectorizes over N; built
-// twice (AVX2 and baseline) and picked at load time by CPU feature. The two
-// clones give the same bits: C++ does not contract a*b+c here
-// (-ffp-contract=off in ISO mode), and vector add/mul round like scalar ones.
-__attribute__((target_clones("avx2", "default")))
+// when control is off). Plain loops the compiler vectorizes over N.
 void scan_channel(const ConbaScanArgs& a, int64_t i) {
   const int64_t n = a.n_tokens, D = a.d_inner, N = a.d_state;
   const int64_t slots = a.ring + 1;
@@ -79,6 +77,10 @@ void conba_scan(const ConbaScanArgs& a, int n_threads) {
 #if defined(__x86_64__) || defined(__i386__)
   if (kernel_path() == KernelPath::Avx512) {
     conba_scan_avx512(a, n_threads);
+    return;
+  }
+  if (kernel_path() == KernelPath::Avx2) {
+    conba_scan_avx2(a, n_threads);
     return;
   }
 #endif

@@ -1,0 +1,104 @@
+// The AVX2 counterparts of avx512_math.h, eight lanes at a time: tail masks,
+// the 8-way register reduction, and MODEL.md's float math (exp, softplus,
+// sigmoid, SiLU) for CPUs with AVX2 and FMA but no AVX-512 (most desktop
+// CPUs). Same polynomials and accuracy as avx512_math.h; AVX2 has no
+// getexp/getmant/scalef, so exponents are taken and built from the bits.
+#pragma once
+
+#include <cstdint>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define MIXCON_HAVE_AVX2_PATH 1
+#define MIXCON_AVX2_FN __attribute__((target("avx2,fma,f16c")))
+#define MIXCON_AVX2_INLINE MIXCON_AVX2_FN __attribute__((always_inline)) inline
+
+namespace mixcon {
+namespace cpu {
+namespace avx2 {
+
+// Lanes [0, left) all-ones (as maskload/maskstore want), at most 8.
+MIXCON_AVX2_INLINE __m256i tail_mask(int64_t left) {
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const int32_t n = left >= 8 ? 8 : left <= 0 ? 0 : static_cast<int32_t>(left);
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), lane);
+}
+
+// r[k] = the sum of v[k]'s 8 lanes, for k < 8, by a fixed tree of pairwise
+// horizontal adds.
+MIXCON_AVX2_INLINE __m256 sum8(const __m256* v) {
+  const __m256 a0 = _mm256_hadd_ps(v[0], v[1]), a1 = _mm256_hadd_ps(v[2], v[3]);
+  const __m256 a2 = _mm256_hadd_ps(v[4], v[5]), a3 = _mm256_hadd_ps(v[6], v[7]);
+  // Low half: vectors 0-3 (resp. 4-7) over lanes 0-3; high half: over lanes 4-7.
+  const __m256 b0 = _mm256_hadd_ps(a0, a1), b1 = _mm256_hadd_ps(a2, a3);
+  return _mm256_add_ps(_mm256_permute2f128_ps(b0, b1, 0x20), _mm256_permute2f128_ps(b0, b1, 0x31));
+}
+
+// e^x: vec_math.h's clamp, reduction and polynomial, 2^n from the exponent bits.
+MIXCON_AVX2_INLINE __m256 exp(__m256 x) {
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_fmadd_ps(_mm256_mul_ps(p, r), r, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+}
+
+// Natural log of x ≥ 1 (finite): x = 2^e·m, m in [√½, √2), Cephes' polynomial.
+MIXCON_AVX2_INLINE __m256 log_ge1(__m256 x) {
+  const __m256i bits = _mm256_castps_si256(x);
+  __m256 e = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(127)));
+  __m256 m = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi32(0x007fffff)),
+                                                 _mm256_set1_epi32(0x3f800000)));  // [1, 2)
+  const __m256 big = _mm256_cmp_ps(m, _mm256_set1_ps(1.41421356237f), _CMP_GT_OQ);
+  m = _mm256_blendv_ps(m, _mm256_mul_ps(m, _mm256_set1_ps(0.5f)), big);
+  e = _mm256_add_ps(e, _mm256_and_ps(big, _mm256_set1_ps(1.0f)));
+  const __m256 f = _mm256_sub_ps(m, _mm256_set1_ps(1.0f));
+  const __m256 z = _mm256_mul_ps(f, f);
+  __m256 p = _mm256_set1_ps(7.0376836292e-2f);
+  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(-1.1514610310e-1f));
+  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.1676998740e-1f));
+  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(-1.2420140846e-1f));
+  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.4249322787e-1f));
+  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(-1.6668057665e-1f));
+  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(2.0000714765e-1f));
+  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(-2.4999993993e-1f));
+  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(3.3333331174e-1f));
+  __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, f), z);
+  y = _mm256_fmadd_ps(e, _mm256_set1_ps(-2.12194440e-4f), y);
+  y = _mm256_fnmadd_ps(z, _mm256_set1_ps(0.5f), y);
+  return _mm256_fmadd_ps(e, _mm256_set1_ps(0.693359375f), _mm256_add_ps(f, y));
+}
+
+// softplus as avx512_math.h: a above 20, else log1p(e^a) with Goldberg's
+// correction for the rounding of 1 + e^a.
+MIXCON_AVX2_INLINE __m256 softplus(__m256 a) {
+  const __m256 w = exp(_mm256_min_ps(a, _mm256_set1_ps(20.0f)));
+  const __m256 one_w = _mm256_add_ps(w, _mm256_set1_ps(1.0f));
+  const __m256 d = _mm256_sub_ps(one_w, _mm256_set1_ps(1.0f));
+  const __m256 exact = _mm256_cmp_ps(d, _mm256_setzero_ps(), _CMP_EQ_OQ);
+  // Where d == 0 the quotient is never used; divide by 1 there instead.
+  const __m256 q = _mm256_div_ps(w, _mm256_blendv_ps(d, _mm256_set1_ps(1.0f), exact));
+  __m256 r = _mm256_blendv_ps(_mm256_mul_ps(log_ge1(one_w), q), w, exact);
+  return _mm256_blendv_ps(r, a, _mm256_cmp_ps(a, _mm256_set1_ps(20.0f), _CMP_GT_OQ));
+}
+
+MIXCON_AVX2_INLINE __m256 sigmoid(__m256 a) {
+  return _mm256_div_ps(_mm256_set1_ps(1.0f),
+                       _mm256_add_ps(_mm256_set1_ps(1.0f), exp(_mm256_sub_ps(_mm256_setzero_ps(), a))));
+}
+
+MIXCON_AVX2_INLINE __m256 silu(__m256 a) { return _mm256_mul_ps(a, sigmoid(a)); }
+
+}  // namespace avx2
+}  // namespace cpu
+}  // namespace mixcon
+#endif  // x86
