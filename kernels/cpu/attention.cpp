@@ -9,11 +9,11 @@
 // L1 — a decode step reads each KV head once, not once per query head, and a
 // long prefill does not stream the whole cache from DRAM for every token.
 //
-// Scores, portable/AVX2 path: the key block is transposed once per tile into
+// Scores, portable path: the key block is transposed once per tile into
 // scratch, so a query's 64 scores are 64-wide multiply-adds over head_dim
-// (vectorized across keys, no horizontal sums). The AVX-512 path
-// (attention_avx512.cpp, head_dim a multiple of 16) computes direct dot
-// products 16 keys at a time instead. Every query goes through exactly the
+// (vectorized across keys, no horizontal sums). The AVX-512 and AVX2 paths
+// (attention_avx512.cpp, attention_avx2.cpp; head_dim a multiple of 16, 8)
+// compute direct dot products 16 (8) keys at a time instead. Every query goes through exactly the
 // same blocks and operations whether it is alone (decode) or in a tile
 // (prefill), so tiling and thread count change no bit.
 //
@@ -22,6 +22,7 @@
 #include <cmath>
 #include <limits>
 
+#include "kernels/cpu/attention_avx2.h"
 #include "kernels/cpu/attention_avx512.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/cpu_kernels.h"
@@ -144,8 +145,9 @@ void attention(const AttentionArgs& a, const ExecContext& cx) {
   const int64_t work = a.n_tokens * a.n_heads * (a.pos0 + a.n_tokens) * hd * 2;
 #if defined(__x86_64__) || defined(__i386__)
   const bool avx512 = kernel_path() == KernelPath::Avx512 && attention_avx512_handles(hd);
+  const bool avx2 = kernel_path() == KernelPath::Avx2 && attention_avx2_handles(hd);
 #else
-  const bool avx512 = false;
+  const bool avx512 = false, avx2 = false;
 #endif
   parallel_for(threads_for(work, cx.n_threads), tiles * head_blocks,
                [&](int64_t begin, int64_t end, int t) {
@@ -156,6 +158,8 @@ void attention(const AttentionArgs& a, const ExecContext& cx) {
                    const int64_t i1 = i0 + tile_tokens < a.n_tokens ? i0 + tile_tokens : a.n_tokens;
                    if (avx512)
                      attend_tile_avx512(a, scale, hb * nh, nh, i0, i1, scratch);
+                   else if (avx2)
+                     attend_tile_avx2(a, scale, hb * nh, nh, i0, i1, scratch);
                    else
                      attend_tile(a, scale, hb * nh, nh, i0, i1, scratch);
                  }
