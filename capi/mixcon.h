@@ -431,7 +431,10 @@ typedef struct mixcon_session_options {
                            decode step reads at long contexts (each key and
                            value is rounded once, to nearest even; logits
                            move by ~1e-4 of the largest logit with F16,
-                           ~1e-3 with BF16). Q8_0 is MIXCON_ERR_UNSUPPORTED. */
+                           ~1e-3 with BF16); MIXCON_DTYPE_Q8_0 takes 8.5 bits
+                           per value (blocks of 32 with an f16 scale; logits
+                           move by ~2e-3) and needs head_dim % 32 == 0 and
+                           the CPU device, else MIXCON_ERR_UNSUPPORTED. */
   int64_t prefill_chunk; /* tokens per prefill pass; 0 (default) = 512. A feed
                             of more tokens runs in passes of this many. Larger
                             is faster (weights are converted once per pass)
@@ -456,7 +459,8 @@ MIXCON_API mixcon_status mixcon_session_options_init(mixcon_session_options* opt
  * Ownership: free with mixcon_session_free().
  * @return MIXCON_OK; MIXCON_ERR_INVALID_ARGUMENT (model or out_session NULL,
  *   max_context < 0 or above the model's, n_threads < 0, kv_dtype not a
- *   mixcon_dtype, prefill_chunk < 0); MIXCON_ERR_UNSUPPORTED (kv_dtype Q8_0);
+ *   mixcon_dtype, prefill_chunk < 0); MIXCON_ERR_UNSUPPORTED (kv_dtype Q8_0 on CUDA or with
+ *   head_dim not a multiple of 32);
  *   MIXCON_ERR_OUT_OF_MEMORY; MIXCON_ERR_BACKEND. */
 MIXCON_API mixcon_status mixcon_session_create(mixcon_model* model,
                                                const mixcon_session_options* opts,

@@ -150,12 +150,13 @@ MIXCON_API mixcon_status mixcon_session_create(mixcon_model* model,
       if (MIXCON_COVERS(opts, T, kv_dtype)) o.kv_dtype = opts->kv_dtype;
       if (MIXCON_COVERS(opts, T, prefill_chunk)) o.prefill_chunk = opts->prefill_chunk;
     }
-    // A dtype the cache cannot hold (q8_0) is refused by the session itself
-    // (UNSUPPORTED); here only numbers that are no dtype at all.
+    // A dtype the cache cannot hold (q8_0 with heads not a multiple of 32,
+    // or on CUDA) is refused by the session itself (UNSUPPORTED); here only
+    // numbers that are no dtype at all.
     if (o.kv_dtype < MIXCON_DTYPE_F32 || o.kv_dtype > MIXCON_DTYPE_Q8_0)
       mixcon::fail(Status::InvalidArgument, "mixcon_session_options.kv_dtype = " +
                                                 std::to_string(o.kv_dtype) +
-                                                " is not a mixcon_dtype (f32 0, f16 1, bf16 2)");
+                                                " is not a mixcon_dtype (f32 0, f16 1, bf16 2, q8_0 3)");
     require(o.n_threads >= 0, "mixcon_session_options.n_threads must be >= 0 (0 = the model's)");
     require(o.prefill_chunk >= 0,
             "mixcon_session_options.prefill_chunk must be >= 0 (0 = the default, 512)");

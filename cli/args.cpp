@@ -75,13 +75,15 @@ Option opt_flag(std::vector<std::string> names, bool* out, std::string help) {
 
 Option opt_kv_dtype(int32_t* out) {
   Option o{{"--kv-dtype"}, "T",
-           "KV cache: f32 (exact), f16 or bf16 (half the memory and reads) (default f32)",
+           "KV cache: f32 (exact), f16 or bf16 (half the memory and reads), q8_0 (about a "
+           "quarter; needs head_dim % 32 == 0) (default f32)",
            false, nullptr};
   o.set = [out](const std::string& v) {
     if (v == "f32") *out = MIXCON_DTYPE_F32;
     else if (v == "f16") *out = MIXCON_DTYPE_F16;
     else if (v == "bf16") *out = MIXCON_DTYPE_BF16;
-    else return "'" + v + "' is not f32, f16 or bf16";
+    else if (v == "q8_0") *out = MIXCON_DTYPE_Q8_0;
+    else return "'" + v + "' is not f32, f16, bf16 or q8_0";
     return std::string();
   };
   return o;

@@ -273,7 +273,10 @@ int run_bench(const Options& o) {
   mixcon::dtype_from_name(r.dtype, &model_dt);
   r.kv_dtype = kDtypeNames[o.kv_dtype];
   r.prefill_chunk = o.prefill_chunk > 0 ? o.prefill_chunk : 512;  // mixcon.h's default
-  const int64_t kv_bytes = mixcon::dtype_row_bytes(static_cast<mixcon::DType>(o.kv_dtype), 1);
+  // One key's bytes; -1 for q8_0 with heads of partial blocks, which the
+  // sessions refuse (UNSUPPORTED) before any figure uses it.
+  const int64_t kv_bytes =
+      mixcon::dtype_row_bytes(static_cast<mixcon::DType>(o.kv_dtype), cfg.attention.head_dim);
 
   note("load speed (raw, zstd)");
   r.load_raw_GBs = load_speed(raw_path, mo, r.load_bytes, &st);

@@ -17,7 +17,7 @@ bool is_expert_stack(const std::string& name) {
 }  // namespace
 
 DecodeBytes decode_bytes_per_token(const ModelConfig& c, const std::vector<StoredTensor>& tensors,
-                                   double context, int64_t kv_bytes) {
+                                   double context, int64_t kv_row_bytes) {
   DecodeBytes b;
   for (const StoredTensor& t : tensors) {
     if (t.name == "tok_embeddings") {
@@ -29,7 +29,7 @@ DecodeBytes decode_bytes_per_token(const ModelConfig& c, const std::vector<Store
     }
   }
   const double n_attn = double(c.count_layers(LayerType::Attention));
-  b.kv_cache = n_attn * 2.0 * double(c.attention.n_kv_heads * c.attention.head_dim) * double(kv_bytes) * context;
+  b.kv_cache = n_attn * 2.0 * double(c.attention.n_kv_heads) * double(kv_row_bytes) * context;
   const double n_conba = double(c.count_layers(LayerType::Conba));
   const double D = double(c.conba.d_inner), N = double(c.conba.d_state);
   const double states_read = c.conba.features.delay && c.conba.delay > 1 ? 2.0 : 1.0;
@@ -67,9 +67,8 @@ double prefill_flops_per_token(const ModelConfig& c, int64_t prompt) {
   return 2.0 * macs;
 }
 
-int64_t expected_kv_bytes_per_token(const ModelConfig& c, int64_t kv_bytes) {
-  return 2 * c.count_layers(LayerType::Attention) * c.attention.n_kv_heads * c.attention.head_dim *
-         kv_bytes;
+int64_t expected_kv_bytes_per_token(const ModelConfig& c, int64_t kv_row_bytes) {
+  return 2 * c.count_layers(LayerType::Attention) * c.attention.n_kv_heads * kv_row_bytes;
 }
 
 }  // namespace bench

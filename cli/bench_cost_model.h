@@ -32,12 +32,13 @@ struct DecodeBytes {
 //   picks exactly top_k distinct experts (moe_route never repeats one), and
 //   only those run, so this is the count the routing gives on every step;
 // - every other tensor in full (lm_head included);
-// - KV: 2 · n_kv_heads · head_dim values of kv_bytes bytes (the session's
-//   KV dtype: 4 for f32, 2 for f16/bf16) per cached token per attention layer;
+// - KV: 2 · n_kv_heads keys/values of kv_row_bytes bytes each (head_dim
+//   values in the session's KV dtype: 4·head_dim for f32, 2·head_dim for
+//   f16/bf16, 34·head_dim/32 for q8_0) per cached token per attention layer;
 // - Conba: the states the recurrence reads (h_{t-1}, plus h_{t-tau} with the
 //   delay feature), the conv window and the gain, in f32.
 DecodeBytes decode_bytes_per_token(const ModelConfig& c, const std::vector<StoredTensor>& tensors,
-                                   double context, int64_t kv_bytes);
+                                   double context, int64_t kv_row_bytes);
 
 // FLOPs per token of a `prompt`-token prefill (one multiply-add = 2 FLOPs):
 // every matrix product a token goes through (MoE: top_k experts), attention
@@ -48,9 +49,10 @@ DecodeBytes decode_bytes_per_token(const ModelConfig& c, const std::vector<Store
 // prefill roofline fraction is conservative.
 double prefill_flops_per_token(const ModelConfig& c, int64_t prompt);
 
-// 2 · n_attention_layers · n_kv_heads · head_dim · kv_bytes: what PERF.md
-// says the KV cache must grow by per token.
-int64_t expected_kv_bytes_per_token(const ModelConfig& c, int64_t kv_bytes);
+// 2 · n_attention_layers · n_kv_heads · kv_row_bytes (= PERF.md's
+// head_dim · dtype bytes, q8_0 counting 34/32 bytes a value): what the KV
+// cache must grow by per token.
+int64_t expected_kv_bytes_per_token(const ModelConfig& c, int64_t kv_row_bytes);
 
 }  // namespace bench
 }  // namespace mixcon

@@ -31,7 +31,7 @@ struct Variant {
   bool tied = false;
   int64_t delay_len = 2;
   // Shape edge cases (0 = the preset's).
-  int64_t d_conv = 0, n_kv_heads = 0, top_k = 0;
+  int64_t d_conv = 0, n_kv_heads = 0, top_k = 0, head_dim = 0;
 };
 
 inline std::vector<Variant> all_variants() {
@@ -80,6 +80,7 @@ inline ModelConfig variant_config(const Variant& v, int64_t max_context = 256) {
   if (v.d_conv) c.conba.d_conv = v.d_conv;
   if (v.n_kv_heads) c.attention.n_kv_heads = v.n_kv_heads;
   if (v.top_k) c.moe.top_k = v.top_k;
+  if (v.head_dim) c.attention.head_dim = v.head_dim;
   return c;
 }
 

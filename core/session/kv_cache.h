@@ -9,8 +9,10 @@
 // page, and a 32K-token decode step waited on memory latency.
 //
 // f32 (the default) keeps attention exact to the reference; f16 and bf16
-// halve the cache and what a long-context decode step reads (llama.cpp's
-// cache types), at the cost of rounding each key and value once.
+// halve the cache and what a long-context decode step reads, q8_0 (blocks of
+// 32 values with an f16 scale, as the weights) takes 8.5 bits per value
+// (llama.cpp's cache types), at the cost of rounding each key and value once.
+// A q8_0 row is whole blocks, so its heads need head_dim % 32 == 0.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +25,8 @@ namespace mixcon {
 
 class KvCache {
  public:
-  // Throws Unsupported for a dtype other than F32, F16, BF16.
+  // Throws Unsupported for a dtype other than F32, F16, BF16, Q8_0, and for
+  // Q8_0 when head_dim is not a multiple of its 32-value blocks.
   KvCache(const Model& model, int64_t max_context, DType dtype);
 
   // Per model layer; nullptr for a Conba layer.
@@ -33,22 +36,24 @@ class KvCache {
   int64_t n_heads() const { return n_heads_; }
   int64_t head_dim() const { return head_dim_; }
   int64_t head_stride() const { return max_context_ * head_dim_; }  // elements
-  int64_t element_bytes() const { return element_bytes_; }
+  // Bytes of one key (or value): head_dim values in the cache's dtype.
+  int64_t row_bytes() const { return row_bytes_; }
   // Bytes of one token's keys (or values) over all heads.
-  int64_t token_bytes() const { return n_heads_ * head_dim_ * element_bytes_; }
+  int64_t token_bytes() const { return n_heads_ * row_bytes_; }
   // Bytes from one head's keys to the next head's; bytes of the first
   // `tokens` keys of one head (what fork and state save/load copy per head).
-  int64_t head_bytes() const { return head_stride() * element_bytes_; }
-  int64_t run_bytes(int64_t tokens) const { return tokens * head_dim_ * element_bytes_; }
+  int64_t head_bytes() const { return max_context_ * row_bytes_; }
+  int64_t run_bytes(int64_t tokens) const { return tokens * row_bytes_; }
   int64_t bytes() const;
 
  private:
   DType dtype_ = DType::F32;
-  int64_t n_heads_ = 0, head_dim_ = 0, max_context_ = 0, element_bytes_ = 4;
+  int64_t n_heads_ = 0, head_dim_ = 0, max_context_ = 0, row_bytes_ = 0;
   std::vector<DeviceBuffer> k_, v_;
 };
 
-// Whether `t` can be a KV cache dtype (F32, F16, BF16).
-bool kv_dtype_supported(DType t);
+// Whether `t` can be the KV cache dtype of a model with heads of head_dim
+// (F32, F16, BF16; Q8_0 when head_dim % 32 == 0).
+bool kv_dtype_supported(DType t, int64_t head_dim);
 
 }  // namespace mixcon

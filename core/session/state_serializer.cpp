@@ -132,8 +132,9 @@ void Session::load_state(const uint8_t* src, int64_t n) {
   DType stored_kv = DType::F32;
   if (version >= 2) {
     const uint32_t t = get<uint32_t>(src + kHeaderBytesV1);
-    if (t > static_cast<uint32_t>(DType::Q8_0) || !kv_dtype_supported(static_cast<DType>(t)))
-      fail(Status::Format, "load_state: KV dtype " + std::to_string(t) + " is not f32, f16 or bf16");
+    if (t > static_cast<uint32_t>(DType::Q8_0) || !kv_dtype_supported(static_cast<DType>(t), kv_.head_dim()))
+      fail(Status::Format, "load_state: KV dtype " + std::to_string(t) +
+                               " is not a cache type of this model (f32, f16, bf16, q8_0)");
     stored_kv = static_cast<DType>(t);
   }
   const int64_t H = kv_.n_heads(), hd = kv_.head_dim();
@@ -159,8 +160,8 @@ void Session::load_state(const uint8_t* src, int64_t n) {
   const Backend& be = model_->backend();
   const bool token_major = version == 1;
   const bool convert = token_major || stored_kv != kv_.dtype();
-  const int64_t in_elem = dtype_row_bytes(stored_kv, 1), out_elem = kv_.element_bytes();
-  std::vector<uint8_t> converted(convert ? static_cast<size_t>(pos * H * hd * out_elem) : 0);
+  const int64_t in_row = dtype_row_bytes(stored_kv, hd), out_row = dtype_row_bytes(kv_.dtype(), hd);
+  std::vector<uint8_t> converted(convert ? static_cast<size_t>(pos * H * out_row) : 0);
   std::vector<float> row(convert ? static_cast<size_t>(hd) : 0);
   const int64_t run = kv_.run_bytes(pos), head_bytes = kv_.head_bytes();
   auto upload_heads = [&](void* cache, const uint8_t* src) {
@@ -168,9 +169,9 @@ void Session::load_state(const uint8_t* src, int64_t n) {
     if (convert) {
       for (int64_t g = 0; g < H; ++g)
         for (int64_t i = 0; i < pos; ++i) {
-          const int64_t at = token_major ? i * H * hd + g * hd : (g * pos + i) * hd;
-          dequantize_row(stored_kv, src + at * in_elem, row.data(), hd);
-          quantize_row(kv_.dtype(), row.data(), converted.data() + (g * pos + i) * hd * out_elem, hd);
+          const int64_t at = token_major ? i * H + g : g * pos + i;  // in rows of hd values
+          dequantize_row(stored_kv, src + at * in_row, row.data(), hd);
+          quantize_row(kv_.dtype(), row.data(), converted.data() + (g * pos + i) * out_row, hd);
         }
       from = converted.data();
     }

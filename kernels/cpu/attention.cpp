@@ -64,7 +64,7 @@ void attend_tile(const AttentionArgs& a, float scale, int64_t h0, int64_t nh, in
     // Ask for this block's values and the next block's keys ahead of use (a
     // strided layout, kv_stride > head_dim, defeats the hardware prefetchers).
     const int64_t next = max_keys - s0 - block < kKeyBlock ? max_keys - s0 - block : kKeyBlock;
-    const int64_t row_bytes = hd * rows.elem_bytes;
+    const int64_t row_bytes = rows.row_bytes;
     for (int64_t j = 0; j < block; ++j) {
       const uint8_t* kr = rows.key(s0 + j);
       const uint8_t* vr = rows.value(s0 + j);

@@ -12,6 +12,7 @@
 #include <limits>
 
 #include "kernels/cpu/avx2_math.h"
+#include "kernels/cpu/convert.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/vec_math.h"
 
@@ -32,6 +33,14 @@ MIXCON_AVX2_INLINE void widen(DType t, const uint8_t* src, float* dst, int64_t n
     for (int64_t c = 0; c < nc; ++c)
       _mm256_storeu_ps(dst + 8 * c,
                        _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h + 8 * c))));
+  } else if (t == DType::Q8_0) {  // d·q is exact in float32
+    const BlockQ8_0* b = reinterpret_cast<const BlockQ8_0*>(src);
+    for (int64_t c = 0; c < nc; ++c) {
+      const BlockQ8_0& blk = b[c / 4];
+      const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk.qs + 8 * (c % 4)));
+      _mm256_storeu_ps(dst + 8 * c, _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(blk.d)),
+                                                  _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q))));
+    }
   } else {
     for (int64_t c = 0; c < nc; ++c) {
       const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h + 8 * c));
@@ -83,7 +92,7 @@ MIXCON_AVX2_FN void attend_tile_avx2(const AttentionArgs& a, float scale, int64_
   float* zero = vb + kB * hd;    // [hd] stands in for keys past the block
   const bool narrow = a.kv_dtype != DType::F32;
   const KvHeadRows rows(a, h0);
-  const int64_t row_bytes = hd * rows.elem_bytes;
+  const int64_t row_bytes = rows.row_bytes;
 
   float m[kQ], l[kQ];
   for (int64_t u = 0; u < nq; ++u) {

@@ -9,6 +9,7 @@
 
 #include "kernels/cpu/avx512_math.h"
 #include "kernels/cpu/avx512_target.h"
+#include "kernels/cpu/convert.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/vec_math.h"
 
@@ -29,6 +30,14 @@ MIXCON_AVX512_INLINE void widen(DType t, const uint8_t* src, float* dst, int64_t
     for (int64_t c = 0; c < nc; ++c)
       _mm512_storeu_ps(dst + 16 * c, _mm512_cvtph_ps(_mm256_loadu_si256(
                                          reinterpret_cast<const __m256i*>(h + 16 * c))));
+  } else if (t == DType::Q8_0) {  // d·q is exact in float32
+    const BlockQ8_0* b = reinterpret_cast<const BlockQ8_0*>(src);
+    for (int64_t c = 0; c < nc; ++c) {
+      const BlockQ8_0& blk = b[c / 2];
+      const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.qs + 16 * (c % 2)));
+      _mm512_storeu_ps(dst + 16 * c, _mm512_mul_ps(_mm512_set1_ps(_cvtsh_ss(blk.d)),
+                                                   _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q))));
+    }
   } else {
     for (int64_t c = 0; c < nc; ++c) {
       const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(h + 16 * c));
@@ -81,7 +90,7 @@ MIXCON_AVX512 void attend_tile_avx512(const AttentionArgs& a, float scale, int64
   float* zero = vb + kB * hd;    // [hd] stands in for keys past the block
   const bool narrow = a.kv_dtype != DType::F32;
   const KvHeadRows rows(a, h0);
-  const int64_t row_bytes = hd * rows.elem_bytes;
+  const int64_t row_bytes = rows.row_bytes;
 
   float m[kQ], l[kQ];
   for (int64_t u = 0; u < nq; ++u) {

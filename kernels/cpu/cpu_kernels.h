@@ -68,14 +68,14 @@ void attention(const AttentionArgs& a, const ExecContext& cx);
 // (portable and AVX-512) walk them.
 struct KvHeadRows {
   KvHeadRows(const AttentionArgs& a, int64_t h0)
-      : elem_bytes(dtype_row_bytes(a.kv_dtype, 1)),
-        row_step(a.kv_stride * elem_bytes),
-        k(static_cast<const uint8_t*>(a.k_cache) + head_offset(a, h0) * elem_bytes),
-        v(static_cast<const uint8_t*>(a.v_cache) + head_offset(a, h0) * elem_bytes) {}
+      : row_bytes(dtype_row_bytes(a.kv_dtype, a.head_dim)),
+        row_step(dtype_row_bytes(a.kv_dtype, a.kv_stride)),
+        k(static_cast<const uint8_t*>(a.k_cache) + dtype_row_bytes(a.kv_dtype, head_offset(a, h0))),
+        v(static_cast<const uint8_t*>(a.v_cache) + dtype_row_bytes(a.kv_dtype, head_offset(a, h0))) {}
   const uint8_t* key(int64_t s) const { return k + s * row_step; }
   const uint8_t* value(int64_t s) const { return v + s * row_step; }
 
-  int64_t elem_bytes;  // of the cache's dtype
+  int64_t row_bytes;  // of one key (head_dim values) in the cache's dtype
   int64_t row_step;    // bytes from one key of the head to the next
   const uint8_t* k;
   const uint8_t* v;

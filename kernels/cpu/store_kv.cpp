@@ -11,11 +11,12 @@ namespace cpu {
 
 void store_kv(const float* src, int64_t n, int64_t n_heads, int64_t head_dim, int64_t pos0,
               int64_t head_stride, DType dtype, void* dst) {
-  const int64_t eb = dtype_row_bytes(dtype, 1);
+  // Offsets as byte counts of whole rows (q8_0: head_dim % 32 == 0).
   for (int64_t g = 0; g < n_heads; ++g)
     for (int64_t i = 0; i < n; ++i)
       quantize_row(dtype, src + (i * n_heads + g) * head_dim,
-                   static_cast<uint8_t*>(dst) + (g * head_stride + (pos0 + i) * head_dim) * eb,
+                   static_cast<uint8_t*>(dst) + dtype_row_bytes(dtype, g * head_stride) +
+                       (pos0 + i) * dtype_row_bytes(dtype, head_dim),
                    head_dim);
 }
 

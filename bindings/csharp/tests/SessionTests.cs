@@ -133,7 +133,7 @@ namespace Mixcon.Tests
                 exact.LoadState(state);
                 Assert.AreEqual(Prompt.Length, exact.Position);
                 CollectionAssert.AreEqual(half.Logits(), exact.Logits());
-                var e = Assert.Throws<MixconException>(() => model.NewSession(kvDtype: (KvDtype)3));
+                var e = Assert.Throws<MixconException>(() => model.NewSession(kvDtype: KvDtype.Q8_0));  // heads of 16: half a block
                 Assert.AreEqual(Status.Unsupported, e.Status);
             }
         }

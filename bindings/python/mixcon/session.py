@@ -14,7 +14,7 @@ from .sampler import Sampler
 
 
 # mixcon_dtype numbers of the KV cache types a session can have.
-_KV_DTYPES = {"f32": 0, "f16": 1, "bf16": 2}
+_KV_DTYPES = {"f32": 0, "f16": 1, "bf16": 2, "q8_0": 3}
 
 
 class Session(NativeHandle):
@@ -27,7 +27,8 @@ class Session(NativeHandle):
                  kv_dtype: str = "f32", prefill_chunk: int = 0):
         """max_context 0 = the model's; threads 0 = the model's thread count;
         kv_dtype "f32" (exact), "f16" or "bf16" (half the KV cache memory and
-        the bytes a long-context step reads; keys and values rounded once);
+        the bytes a long-context step reads; keys and values rounded once),
+        "q8_0" (about a quarter; needs heads of a multiple of 32, CPU only);
         prefill_chunk: tokens per prefill pass, 0 = 512 (more is faster and
         needs more memory). All memory the session needs is planned here."""
         if not isinstance(model, Model):

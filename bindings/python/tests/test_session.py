@@ -273,7 +273,7 @@ def test_f16_kv_cache_is_smaller_and_its_state_moves_between_cache_types(model):
         assert half.save_state() == state
 
 
-@pytest.mark.parametrize("bad", ["q8_0", "f64", None, 1])
+@pytest.mark.parametrize("bad", ["q4", "f64", None, 1])
 def test_bad_kv_dtype_is_an_invalid_argument(model, bad):
     with pytest.raises(MixconError) as e:
         model.session(kv_dtype=bad)
@@ -297,3 +297,11 @@ def test_negative_prefill_chunk_is_an_invalid_argument(model):
         model.session(prefill_chunk=-1)
     assert e.value.status == Status.INVALID_ARGUMENT
     assert "prefill_chunk" in e.value.message
+
+
+def test_q8_kv_cache_needs_heads_of_whole_blocks(model):
+    # The test model's heads of 16 are half a q8_0 block.
+    with pytest.raises(MixconError) as e:
+        model.session(kv_dtype="q8_0")
+    assert e.value.status == Status.UNSUPPORTED
+    assert "head_dim" in e.value.message

@@ -119,6 +119,10 @@ class SessionTest {
       assertEquals(PROMPT.length, exact.position());
       assertArrayEquals(half.logits(), exact.logits());
       assertThrows(MixconException.class, () -> model.newSession(0, 0, null));
+      // The test model's heads of 16 are half a q8_0 block.
+      MixconException e =
+          assertThrows(MixconException.class, () -> model.newSession(0, 0, KvDtype.Q8_0));
+      assertEquals(Status.UNSUPPORTED, e.status());
     }
   }
 
