@@ -7,6 +7,7 @@
 
 #ifdef MIXCON_HAVE_CUDA
 
+#include "core/common/status.h"
 #include "kernels/cuda/cuda_backend.h"
 #include "model_test_util.h"
 
@@ -154,6 +155,24 @@ TEST_F(CudaModelTest, F16KvCacheMatchesTheCpus) {
   on_cpu.feed(&next, 1);
   gpu.feed(&next, 1);
   close(on_cpu.logits(), gpu.logits(), "gpu state on the cpu");
+}
+
+// The device kernels read f32/f16/bf16 caches: a q8_0 cache on CUDA is
+// refused with a status naming the way out, even where the CPU takes it.
+TEST_F(CudaModelTest, Q8KvCacheIsCpuOnly) {
+  Variant v = testutil::all_variants()[0];
+  v.head_dim = 32;
+  const std::vector<uint8_t> bytes = testutil::model_bytes(testutil::variant_config(v), v.dtype, 23);
+  SessionOptions o;
+  o.kv_dtype = DType::Q8_0;
+  EXPECT_NO_THROW(Session(load_on(bytes, Device::Cpu), o));
+  try {
+    Session gpu(load_on(bytes, Device::Cuda), o);
+    ADD_FAILURE() << "a q8_0 KV cache was accepted on CUDA";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status(), Status::Unsupported);
+    EXPECT_NE(std::string(e.what()).find("CPU-only"), std::string::npos) << e.what();
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Variants, CudaModelTest, ::testing::ValuesIn(testutil::all_variants()),
