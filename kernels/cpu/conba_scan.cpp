@@ -9,6 +9,7 @@
 // On CPUs with AVX-512 (AVX2) the same passes run sixteen (eight) channels
 // at a time (conba_scan_avx512.cpp, conba_scan_avx2.cpp); this walk is the
 // portable path.
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/cpu/conba_scan_avx2.h"
@@ -72,6 +73,22 @@ void scan_channel(const ConbaScanArgs& a, int64_t i) {
 }
 
 }  // namespace
+
+void conba_scan_blocks(const ConbaScanArgs& a, int n_threads, const ConbaScanBlockKernels& k) {
+  const int64_t n = a.n_tokens, D = a.d_inner, N = a.d_state;
+  const int64_t blocks = (D + k.width - 1) / k.width;
+  auto each_block = [&](int nt, void (*body)(const ConbaScanArgs&, int64_t, int64_t)) {
+    parallel_for(nt, blocks, [&](int64_t begin, int64_t end, int) {
+      for (int64_t b = begin; b < end; ++b) body(a, k.width * b, std::min(k.width, D - k.width * b));
+    });
+  };
+  each_block(threads_for(n * D * N * 8, n_threads), k.scan);
+  if (!a.w_ref) return;
+  parallel_for(threads_for(n * D, n_threads), n, [&](int64_t begin, int64_t end, int) {
+    for (int64_t t = begin; t < end; ++t) a.err_norm[t] = k.error_norm(a.err + t * D, D);
+  });
+  each_block(threads_for(n * D * 4, n_threads), k.control);
+}
 
 void conba_scan(const ConbaScanArgs& a, int n_threads) {
 #if defined(__x86_64__) || defined(__i386__)

@@ -4,12 +4,10 @@
 // other paths far inside MODEL.md §5's 1e-4 (tested against float64).
 #include "kernels/cpu/conba_scan_avx2.h"
 
-#include <algorithm>
 #include <cmath>
 
 #include "kernels/cpu/avx2_math.h"
 #include "kernels/cpu/cpu_kernels.h"
-#include "kernels/cpu/thread_pool.h"
 
 namespace mixcon {
 namespace cpu {
@@ -119,19 +117,7 @@ MIXCON_AVX2_FN void control_block(const ConbaScanArgs& a, int64_t i0, int64_t nc
 }  // namespace
 
 void conba_scan_avx2(const ConbaScanArgs& a, int n_threads) {
-  const int64_t n = a.n_tokens, D = a.d_inner, N = a.d_state;
-  const int64_t blocks = (D + 7) / 8;
-  auto each_block = [&](int nt, auto&& body) {
-    parallel_for(nt, blocks, [&](int64_t begin, int64_t end, int) {
-      for (int64_t b = begin; b < end; ++b) body(8 * b, std::min<int64_t>(8, D - 8 * b));
-    });
-  };
-  each_block(threads_for(n * D * N * 8, n_threads), [&](int64_t i0, int64_t nc) { scan_block(a, i0, nc); });
-  if (!a.w_ref) return;
-  parallel_for(threads_for(n * D, n_threads), n, [&](int64_t begin, int64_t end, int) {
-    for (int64_t t = begin; t < end; ++t) a.err_norm[t] = error_norm(a.err + t * D, D);
-  });
-  each_block(threads_for(n * D * 4, n_threads), [&](int64_t i0, int64_t nc) { control_block(a, i0, nc); });
+  conba_scan_blocks(a, n_threads, {8, scan_block, error_norm, control_block});
 }
 
 #endif  // MIXCON_HAVE_AVX2_PATH

@@ -98,6 +98,20 @@ void causal_conv(const CausalConvArgs& a, int n_threads);
 // ---- conba_scan.cpp ---------------------------------------------------------------
 void conba_scan(const ConbaScanArgs& a, int n_threads);
 
+// The scan's three passes over blocks of `width` neighbouring channels (the
+// SIMD paths: conba_scan_avx512.cpp, conba_scan_avx2.cpp). Each thread takes
+// whole blocks counted from channel 0, so the thread count changes no bit.
+struct ConbaScanBlockKernels {
+  int64_t width;
+  // Pass 1 for channels [i0, i0 + nc): state, y, and e (or the gated output).
+  void (*scan)(const ConbaScanArgs& a, int64_t i0, int64_t nc);
+  // Pass 2 for one token: ||e|| / sqrt(D), in a fixed order.
+  float (*error_norm)(const float* e, int64_t d_inner);
+  // Pass 3 for channels [i0, i0 + nc): the gain through the chunk, ŷ, gate.
+  void (*control)(const ConbaScanArgs& a, int64_t i0, int64_t nc);
+};
+void conba_scan_blocks(const ConbaScanArgs& a, int n_threads, const ConbaScanBlockKernels& k);
+
 // ---- swiglu.cpp -------------------------------------------------------------------
 void swiglu(const float* gate, const float* up, float* out, int64_t count, int n_threads);
 
