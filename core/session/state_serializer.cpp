@@ -5,11 +5,12 @@
 //   4       4             u32 version (2)
 //   8       8             u64 model fingerprint (ModelFile::fingerprint)
 //   16      8             i64 position P
-//   24      4             u32 KV dtype (mixcon_dtype: 0 f32, 1 f16, 2 bf16)
+//   24      4             u32 KV dtype (mixcon_dtype: 0 f32, 1 f16, 2 bf16, 3 q8_0)
 //   28      4·P           i32 token history
 //   …       per attention layer, in layer order: K, then V, each
 //           [n_kv_heads][P][head_dim] in the KV dtype (the cache's own
-//           head-major order, so each head saves and loads as one run)
+//           head-major order, so each head saves and loads as one run; a
+//           q8_0 row of head_dim values is head_dim/32 blocks of 34 bytes)
 //   …       per Conba layer, in layer order: conv window [K-1, D], states
 //           h_{t-1} … h_{t-τ} [τ, D, N], gain k [D] (f32; k is 0 without control)
 //   …       1             u8 has_logits; then f32 logits [vocab] when 1
@@ -22,8 +23,8 @@
 //
 // A state is saved in its session's KV dtype and loads into a session of any
 // KV dtype: the rows are converted (f32 → f16/bf16 rounds to nearest even,
-// the other way is exact), so a conversation saved from an f32 session can
-// continue in a smaller f16 one.
+// → q8_0 quantizes as the file writer does, the other way is exact), so a
+// conversation saved from an f32 session can continue in a smaller one.
 #include <xxhash.h>
 
 #include <cstring>
