@@ -1,179 +1,78 @@
+// AVX-512 instance of the direct-dot attention tile (attention_tile_simd.h):
+// 16 lanes, 16 keys' scores reduced together by avx512::sum16.
+//
 // Numerics: a score is a 16-lane dot product over head_dim reduced by a fixed
 // tree, the value sum runs over keys in order; every query goes through the
 // same blocks and operations whether it is alone (decode) or in a tile
 // (prefill), so, as on the portable path, tiling and thread count change no
-// bit. An f16/bf16 cache is widened exactly as each block is loaded.
+// bit. An f16/bf16/q8_0 cache is widened exactly as each block is loaded.
 #include "kernels/cpu/attention_avx512.h"
 
+#include <cstdint>
 #include <limits>
 
+#include "core/backend.h"
 #include "kernels/cpu/avx512_math.h"
 #include "kernels/cpu/avx512_target.h"
 #include "kernels/cpu/convert.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/vec_math.h"
 
+#ifdef MIXCON_HAVE_AVX512_PATH
+// Everything the tile needs is included above; only the tile and V16 below
+// are compiled for AVX-512.
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vl,fma,f16c")
+#include "kernels/cpu/attention_tile_simd.h"
+
 namespace mixcon {
 namespace cpu {
-#ifdef MIXCON_HAVE_AVX512_PATH
 namespace {
 
-constexpr int64_t kQ = kAttentionQueryTile;
-constexpr int64_t kB = kAttentionKeyBlock;
-
-using avx512::sum16;
-
-// One cached row of head_dim values widened to float32 (exact).
-MIXCON_AVX512_INLINE void widen(DType t, const uint8_t* src, float* dst, int64_t nc) {
-  const uint16_t* h = reinterpret_cast<const uint16_t*>(src);
-  if (t == DType::F16) {
-    for (int64_t c = 0; c < nc; ++c)
-      _mm512_storeu_ps(dst + 16 * c, _mm512_cvtph_ps(_mm256_loadu_si256(
-                                         reinterpret_cast<const __m256i*>(h + 16 * c))));
-  } else if (t == DType::Q8_0) {  // d·q is exact in float32
-    const BlockQ8_0* b = reinterpret_cast<const BlockQ8_0*>(src);
-    for (int64_t c = 0; c < nc; ++c) {
-      const BlockQ8_0& blk = b[c / 2];
-      const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.qs + 16 * (c % 2)));
-      _mm512_storeu_ps(dst + 16 * c, _mm512_mul_ps(_mm512_set1_ps(_cvtsh_ss(blk.d)),
-                                                   _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q))));
+struct V16 {
+  using reg = __m512;
+  static constexpr int W = 16;
+  MIXCON_TILE_INLINE static reg zero() { return _mm512_setzero_ps(); }
+  MIXCON_TILE_INLINE static reg load(const float* p) { return _mm512_loadu_ps(p); }
+  MIXCON_TILE_INLINE static void store(float* p, reg v) { _mm512_storeu_ps(p, v); }
+  MIXCON_TILE_INLINE static reg set1(float x) { return _mm512_set1_ps(x); }
+  MIXCON_TILE_INLINE static reg fmadd(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
+  MIXCON_TILE_INLINE static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
+  MIXCON_TILE_INLINE static reg sum(const reg* v) { return avx512::sum16(v); }
+  // One cached row of head_dim values widened to float32 (exact), nc
+  // vectors of 16.
+  MIXCON_TILE_INLINE static void widen(DType t, const uint8_t* src, float* dst, int64_t nc) {
+    const uint16_t* h = reinterpret_cast<const uint16_t*>(src);
+    if (t == DType::F16) {
+      for (int64_t c = 0; c < nc; ++c)
+        _mm512_storeu_ps(dst + 16 * c, _mm512_cvtph_ps(_mm256_loadu_si256(
+                                           reinterpret_cast<const __m256i*>(h + 16 * c))));
+    } else if (t == DType::Q8_0) {  // d·q is exact in float32
+      const BlockQ8_0* b = reinterpret_cast<const BlockQ8_0*>(src);
+      for (int64_t c = 0; c < nc; ++c) {
+        const BlockQ8_0& blk = b[c / 2];
+        const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.qs + 16 * (c % 2)));
+        _mm512_storeu_ps(dst + 16 * c, _mm512_mul_ps(_mm512_set1_ps(_cvtsh_ss(blk.d)),
+                                                     _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q))));
+      }
+    } else {
+      for (int64_t c = 0; c < nc; ++c) {
+        const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(h + 16 * c));
+        _mm512_storeu_ps(dst + 16 * c,
+                         _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(b), 16)));
+      }
     }
-  } else {
-    for (int64_t c = 0; c < nc; ++c) {
-      const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(h + 16 * c));
-      _mm512_storeu_ps(dst + 16 * c,
-                       _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(b), 16)));
-    }
   }
-}
-
-// qacc[16·c0 .. 16·(c0+NC)) += Σ_j p[j] · v_j over the block's keys, the NC
-// accumulators held in registers across all keys.
-template <int NC>
-MIXCON_AVX512_INLINE void add_values(float* qacc, const float* p, int64_t nb,
-                                     const float* const* vrow, int64_t c0) {
-  __m512 r[NC];
-  for (int c = 0; c < NC; ++c) r[c] = _mm512_loadu_ps(qacc + 16 * (c0 + c));
-  for (int64_t j = 0; j < nb; ++j) {
-    const __m512 pj = _mm512_set1_ps(p[j]);
-    const float* v = vrow[j] + 16 * c0;
-    for (int c = 0; c < NC; ++c) r[c] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(v + 16 * c), r[c]);
-  }
-  for (int c = 0; c < NC; ++c) _mm512_storeu_ps(qacc + 16 * (c0 + c), r[c]);
-}
-
-MIXCON_AVX512 void add_all_values(float* qacc, const float* p, int64_t nb, const float* const* vrow,
-                                  int64_t nc) {
-  int64_t c0 = 0;
-  for (; c0 + 8 <= nc; c0 += 8) add_values<8>(qacc, p, nb, vrow, c0);
-  switch (nc - c0) {
-    case 7: add_values<7>(qacc, p, nb, vrow, c0); break;
-    case 6: add_values<6>(qacc, p, nb, vrow, c0); break;
-    case 5: add_values<5>(qacc, p, nb, vrow, c0); break;
-    case 4: add_values<4>(qacc, p, nb, vrow, c0); break;
-    case 3: add_values<3>(qacc, p, nb, vrow, c0); break;
-    case 2: add_values<2>(qacc, p, nb, vrow, c0); break;
-    case 1: add_values<1>(qacc, p, nb, vrow, c0); break;
-    default: break;
-  }
-}
+};
 
 }  // namespace
 
-MIXCON_AVX512 void attend_tile_avx512(const AttentionArgs& a, float scale, int64_t h0, int64_t nh,
-                                      int64_t i0, int64_t i1, float* scratch) {
-  const int64_t hd = a.head_dim, nc = hd / 16;
-  const int64_t nq = (i1 - i0) * nh;  // query u: token i0 + u / nh, head h0 + u % nh
-  float* acc = scratch;          // [nq, hd]
-  float* kb = acc + kQ * hd;     // [kB, hd] a narrow block's keys, widened
-  float* vb = kb + kB * hd;      // [kB, hd] and its values
-  float* zero = vb + kB * hd;    // [hd] stands in for keys past the block
-  const bool narrow = a.kv_dtype != DType::F32;
-  const KvHeadRows rows(a, h0);
-  const int64_t row_bytes = rows.row_bytes;
-
-  float m[kQ], l[kQ];
-  for (int64_t u = 0; u < nq; ++u) {
-    m[u] = -std::numeric_limits<float>::infinity();
-    l[u] = 0.0f;
-  }
-  for (int64_t j = 0; j < nq * hd; ++j) acc[j] = 0.0f;
-  for (int64_t e = 0; e < hd; ++e) zero[e] = 0.0f;
-
-  const float* krow[kB];
-  const float* vrow[kB];
-  const int64_t max_keys = a.pos0 + i1;
-  for (int64_t s0 = 0; s0 < max_keys; s0 += kB) {
-    const int64_t block = max_keys - s0 < kB ? max_keys - s0 : kB;
-    // Ask for the next block's keys and values while this one is used: even
-    // with a head's rows contiguous (the session's head-major cache), the
-    // hardware prefetchers alone left a 32K-token decode step 12% slower.
-    const int64_t next = max_keys - s0 - block < kB ? max_keys - s0 - block : kB;
-    for (int64_t j = 0; j < block; ++j) {
-      const uint8_t* kr = rows.key(s0 + j);
-      const uint8_t* vr = rows.value(s0 + j);
-      if (j < next)
-        for (int64_t e = 0; e < row_bytes; e += 64) {
-          _mm_prefetch(reinterpret_cast<const char*>(rows.key(s0 + j + kB) + e), _MM_HINT_T0);
-          _mm_prefetch(reinterpret_cast<const char*>(rows.value(s0 + j + kB) + e), _MM_HINT_T0);
-        }
-      if (narrow) {
-        widen(a.kv_dtype, kr, kb + j * hd, nc);
-        widen(a.kv_dtype, vr, vb + j * hd, nc);
-        krow[j] = kb + j * hd;
-        vrow[j] = vb + j * hd;
-      } else {
-        krow[j] = reinterpret_cast<const float*>(kr);
-        vrow[j] = reinterpret_cast<const float*>(vr);
-      }
-    }
-    for (int64_t j = block; j < kB; ++j) krow[j] = vrow[j] = zero;
-
-    for (int64_t u = 0; u < nq; ++u) {
-      const int64_t i = i0 + u / nh, h = h0 + u % nh;
-      const int64_t n_keys = a.pos0 + i + 1;
-      if (s0 >= n_keys) continue;
-      const int64_t nb = n_keys - s0 < kB ? n_keys - s0 : kB;
-      const float* q = a.q + i * a.q_stride + h * hd;
-      float* qacc = acc + u * hd;
-
-      alignas(64) float sc[kB];
-      for (int64_t g = 0; g < (nb + 15) / 16; ++g) {
-        __m512 s[16];
-        for (int jj = 0; jj < 16; ++jj) s[jj] = _mm512_setzero_ps();
-        const float* const* kg = krow + 16 * g;
-        for (int64_t c = 0; c < nc; ++c) {
-          const __m512 qv = _mm512_loadu_ps(q + 16 * c);
-          for (int jj = 0; jj < 16; ++jj)
-            s[jj] = _mm512_fmadd_ps(qv, _mm512_loadu_ps(kg[jj] + 16 * c), s[jj]);
-        }
-        _mm512_store_ps(sc + 16 * g, _mm512_mul_ps(sum16(s), _mm512_set1_ps(scale)));
-      }
-      float bm = -std::numeric_limits<float>::infinity();
-      for (int64_t j = 0; j < nb; ++j) bm = sc[j] > bm ? sc[j] : bm;
-      if (bm > m[u]) {
-        const float c = exp_approx(m[u] - bm);  // ~0 on the first block
-        l[u] *= c;
-        for (int64_t e = 0; e < hd; ++e) qacc[e] *= c;
-        m[u] = bm;
-      }
-      const float mu = m[u];
-      for (int64_t j = 0; j < nb; ++j) sc[j] = exp_approx(sc[j] - mu);
-      float lu = l[u];
-      for (int64_t j = 0; j < nb; ++j) lu += sc[j];
-      l[u] = lu;
-      add_all_values(qacc, sc, nb, vrow, nc);
-    }
-  }
-  for (int64_t u = 0; u < nq; ++u) {
-    const int64_t i = i0 + u / nh, h = h0 + u % nh;
-    const float inv = 1.0f / l[u];
-    float* out = a.out + i * a.out_stride + h * hd;
-    for (int64_t e = 0; e < hd; ++e) out[e] = acc[u * hd + e] * inv;
-  }
+void attend_tile_avx512(const AttentionArgs& a, float scale, int64_t h0, int64_t nh, int64_t i0,
+                        int64_t i1, float* scratch) {
+  simd_tile::attend_tile<V16>(a, scale, h0, nh, i0, i1, scratch);
 }
-
-#endif  // MIXCON_HAVE_AVX512_PATH
 
 }  // namespace cpu
 }  // namespace mixcon
+#pragma GCC pop_options
+#endif  // MIXCON_HAVE_AVX512_PATH
