@@ -1,0 +1,121 @@
+// The SIMD Conba scan's pass-1 and pass-3 block kernels (conba_scan_blocks in
+// cpu_kernels.h runs the passes), written once for any vector width: V is a
+// traits struct — reg, mask, W (channels per block = lanes), tail_mask(n),
+// masked load (zero-filled) and store, store to an aligned array, set1, zero,
+// add, sub, mul, fmadd, fmsub, sum (W vectors to one vector of their lane
+// sums, fixed order), and exp, softplus, sigmoid, silu. Instantiated 16 lanes
+// wide by conba_scan_avx512.cpp and 8 by conba_scan_avx2.cpp.
+//
+// A block is W neighbouring channels: their per-channel scalars (Δ, s, ū, y,
+// the gate) are one vector, each channel's state row is ceil(N/W) vectors, and
+// the W channels' chains h_{t-1} → h_t are independent, which hides their
+// latency. Every channel goes through the same operations whether the chunk
+// is one token or many, so chunking changes no bit.
+//
+// Include it only inside a `#pragma GCC target` region for V's instruction
+// set, after every header it relies on (below) has been included outside it.
+#pragma once
+
+#include <cstdint>
+
+#include "core/backend.h"
+
+#define MIXCON_SCAN_INLINE __attribute__((always_inline)) inline
+
+namespace mixcon {
+namespace cpu {
+namespace simd_scan {
+
+// W floats of a per-channel or per-token row from channel i0 (masked tail
+// reads as 0), or `fill` where the row is absent.
+template <class V>
+MIXCON_SCAN_INLINE typename V::reg load_row(const float* row, int64_t i0, typename V::mask m,
+                                            float fill = 0.0f) {
+  return row ? V::load(row + i0, m) : V::set1(fill);
+}
+
+// Pass 1 for channels [i0, i0 + nc): state update, y, and e (or the gated
+// output when control is off), token after token.
+template <class V>
+void scan_block(const ConbaScanArgs& a, int64_t i0, int64_t nc) {
+  const int64_t D = a.d_inner, N = a.d_state;
+  const int64_t slots = a.ring + 1, slot_size = D * N;
+  constexpr int W = V::W;
+  using reg = typename V::reg;
+  const int64_t nv = (N + W - 1) / W;  // vectors per state row
+  const typename V::mask mc = V::tail_mask(nc), mlast = V::tail_mask(N - W * (nv - 1));
+  // Without the delay feature rho = 0 and h_del is h_prev (the ring has one
+  // live slot), as in the portable walk.
+  alignas(64) float keep[W], rho[W];
+  {
+    const reg r = load_row<V>(a.rho, i0, mc);
+    V::store(rho, r);
+    V::store(keep, V::sub(V::set1(1.0f), r));
+  }
+  const reg dt_bias = load_row<V>(a.dt_bias, i0, mc), d_skip = load_row<V>(a.d_skip, i0, mc);
+  const reg s_bias = load_row<V>(a.scale_bias, i0, mc), w_ref = load_row<V>(a.w_ref, i0, mc);
+  alignas(64) float dt[W], du[W], s[W];
+  reg acc[W];
+  for (int64_t t = 0; t < a.n_tokens; ++t) {
+    const reg u = load_row<V>(a.u + t * D, i0, mc);
+    const reg dtv = V::softplus(V::add(load_row<V>(a.dt_raw + t * D, i0, mc), dt_bias));
+    V::store(dt, dtv);
+    V::store(du, V::mul(dtv, u));
+    V::store(s, a.scale_raw ? V::sigmoid(V::add(load_row<V>(a.scale_raw + t * D, i0, mc), s_bias))
+                            : V::set1(1.0f));
+    // Slot head+t holds h_{t-1}; h_{t-tau} is ring-1 slots older; the free
+    // slot head+t+1 receives h_t.
+    const float* h_prev = a.h_ring + ((a.head + t) % slots) * slot_size + i0 * N;
+    const float* h_del = a.h_ring + ((a.head + t + slots - (a.ring - 1)) % slots) * slot_size + i0 * N;
+    float* h_new = a.h_ring + ((a.head + t + 1) % slots) * slot_size + i0 * N;
+    const float* B = a.B + t * N;
+    const float* C = a.C + t * N;
+    for (int64_t c = 0; c < nc; ++c) {
+      const reg dtc = V::set1(dt[c]), duc = V::set1(du[c]);
+      const reg sc = V::set1(s[c]), kc = V::set1(keep[c]), rc = V::set1(rho[c]);
+      const float* A = a.a + (i0 + c) * N;
+      reg y = V::zero();
+      for (int64_t j = 0; j < nv; ++j) {
+        const typename V::mask m = j + 1 == nv ? mlast : V::tail_mask(W);
+        const int64_t o = c * N + W * j;
+        const reg abar = V::exp(V::mul(dtc, V::load(A + W * j, m)));
+        const reg mix = V::fmadd(rc, V::load(h_del + o, m), V::mul(kc, V::load(h_prev + o, m)));
+        const reg h = V::fmadd(V::mul(sc, abar), mix, V::mul(duc, V::load(B + W * j, m)));
+        V::store(h_new + o, m, h);
+        y = V::fmadd(V::load(C + W * j, m), h, y);
+      }
+      acc[c] = y;
+    }
+    for (int64_t c = nc; c < W; ++c) acc[c] = V::zero();
+    const reg y = V::fmadd(d_skip, u, V::sum(acc));
+    if (a.w_ref) {
+      V::store(a.err + t * D + i0, mc, V::fmsub(w_ref, u, y));
+      V::store(a.out + t * D + i0, mc, y);  // ŷ and the gate follow in pass 3
+    } else {
+      const reg z = V::load(a.z + t * a.z_stride + i0, mc);
+      V::store(a.out + t * D + i0, mc, V::mul(y, V::silu(z)));
+    }
+  }
+}
+
+// Pass 3 for channels [i0, i0 + nc): the gain k through the chunk, ŷ, gate.
+template <class V>
+void control_block(const ConbaScanArgs& a, int64_t i0, int64_t nc) {
+  using reg = typename V::reg;
+  const int64_t D = a.d_inner;
+  const typename V::mask mc = V::tail_mask(nc);
+  const reg lambda = load_row<V>(a.lambda, i0, mc), eta = load_row<V>(a.eta, i0, mc);
+  reg k = load_row<V>(a.gain, i0, mc);
+  for (int64_t t = 0; t < a.n_tokens; ++t) {
+    k = V::fmadd(lambda, k, V::mul(eta, V::set1(a.err_norm[t])));
+    float* out = a.out + t * D + i0;
+    const reg yhat = V::fmadd(k, V::load(a.err + t * D + i0, mc), V::load(out, mc));
+    const reg z = V::load(a.z + t * a.z_stride + i0, mc);
+    V::store(out, mc, V::mul(yhat, V::silu(z)));
+  }
+  V::store(a.gain + i0, mc, k);
+}
+
+}  // namespace simd_scan
+}  // namespace cpu
+}  // namespace mixcon
