@@ -19,8 +19,7 @@
 #ifdef MIXCON_HAVE_AVX2_PATH
 // Everything the tile needs is included above; only the tile and V8 below
 // are compiled for AVX2.
-#pragma GCC push_options
-#pragma GCC target("avx2,fma,f16c")
+MIXCON_AVX2_REGION_BEGIN
 #include "kernels/cpu/attention_tile_simd.h"
 
 namespace mixcon {
@@ -72,5 +71,5 @@ void attend_tile_avx2(const AttentionArgs& a, float scale, int64_t h0, int64_t n
 
 }  // namespace cpu
 }  // namespace mixcon
-#pragma GCC pop_options
+MIXCON_TARGET_REGION_END
 #endif  // MIXCON_HAVE_AVX2_PATH

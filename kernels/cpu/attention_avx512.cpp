@@ -21,8 +21,7 @@
 #ifdef MIXCON_HAVE_AVX512_PATH
 // Everything the tile needs is included above; only the tile and V16 below
 // are compiled for AVX-512.
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512vl,fma,f16c")
+MIXCON_AVX512_REGION_BEGIN
 #include "kernels/cpu/attention_tile_simd.h"
 
 namespace mixcon {
@@ -74,5 +73,5 @@ void attend_tile_avx512(const AttentionArgs& a, float scale, int64_t h0, int64_t
 
 }  // namespace cpu
 }  // namespace mixcon
-#pragma GCC pop_options
+MIXCON_TARGET_REGION_END
 #endif  // MIXCON_HAVE_AVX512_PATH

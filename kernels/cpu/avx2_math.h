@@ -12,6 +12,11 @@
 #define MIXCON_HAVE_AVX2_PATH 1
 #define MIXCON_AVX2_FN __attribute__((target("avx2,fma,f16c")))
 #define MIXCON_AVX2_INLINE MIXCON_AVX2_FN __attribute__((always_inline)) inline
+// As MIXCON_AVX512_REGION_BEGIN (avx512_target.h), for AVX2 and FMA.
+#define MIXCON_AVX2_REGION_BEGIN _Pragma("GCC push_options") _Pragma("GCC target(\"avx2,fma,f16c\")")
+#ifndef MIXCON_TARGET_REGION_END
+#define MIXCON_TARGET_REGION_END _Pragma("GCC pop_options")
+#endif
 
 namespace mixcon {
 namespace cpu {

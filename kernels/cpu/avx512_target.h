@@ -13,4 +13,10 @@
 #define MIXCON_HAVE_AVX512_PATH 1
 #define MIXCON_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma,f16c")))
 #define MIXCON_AVX512_INLINE MIXCON_AVX512 __attribute__((always_inline)) inline
+// A region of a file compiled for AVX-512 (templates instantiated there,
+// attention_tile_simd.h, conba_scan_simd.h). Open it after every other
+// include, so no inline function shared with other files is compiled inside.
+#define MIXCON_AVX512_REGION_BEGIN \
+  _Pragma("GCC push_options") _Pragma("GCC target(\"avx512f,avx512bw,avx512vl,fma,f16c\")")
+#define MIXCON_TARGET_REGION_END _Pragma("GCC pop_options")
 #endif

@@ -17,8 +17,7 @@
 #ifdef MIXCON_HAVE_AVX2_PATH
 // Everything the scan needs is included above; only the scan and V8 below
 // are compiled for AVX2.
-#pragma GCC push_options
-#pragma GCC target("avx2,fma,f16c")
+MIXCON_AVX2_REGION_BEGIN
 #include "kernels/cpu/conba_scan_simd.h"
 
 namespace mixcon {
@@ -71,5 +70,5 @@ void conba_scan_avx2(const ConbaScanArgs& a, int n_threads) {
 
 }  // namespace cpu
 }  // namespace mixcon
-#pragma GCC pop_options
+MIXCON_TARGET_REGION_END
 #endif  // MIXCON_HAVE_AVX2_PATH

@@ -20,8 +20,7 @@
 #ifdef MIXCON_HAVE_AVX512_PATH
 // Everything the scan needs is included above; only the scan and V16 below
 // are compiled for AVX-512.
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512vl,fma,f16c")
+MIXCON_AVX512_REGION_BEGIN
 #include "kernels/cpu/conba_scan_simd.h"
 
 namespace mixcon {
@@ -73,5 +72,5 @@ void conba_scan_avx512(const ConbaScanArgs& a, int n_threads) {
 
 }  // namespace cpu
 }  // namespace mixcon
-#pragma GCC pop_options
+MIXCON_TARGET_REGION_END
 #endif  // MIXCON_HAVE_AVX512_PATH
