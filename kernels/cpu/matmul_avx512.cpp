@@ -329,13 +329,16 @@ void thread_rows(int64_t rows, int t, int nt, int64_t* r0, int64_t* r1) {
 }  // namespace
 
 // A decode step runs ~10 matrix-vector products per layer; waking a thread
-// team costs microseconds (more on a busy machine), while a matrix under
-// about a megabyte streams in tens of microseconds on one core. So only
-// products above kMatvecParallelMinWork multiply-adds are split.
-constexpr int64_t kMatvecParallelMinWork = int64_t(1) << 19;
+// team costs microseconds (more on a busy machine). What a product costs is
+// the bytes it streams, so matrices of at least kMatvecParallelMinBytes are
+// split: counting multiply-adds (2^19) left the f32 selection matrices of a
+// Conba layer (512 KiB each) on one thread, a fifth of the worker's time idle
+// in a bench-small q8_0 step; splitting them measured +3% decode (6 of 6
+// alternating runs).
+constexpr int64_t kMatvecParallelMinBytes = int64_t(1) << 18;
 
 void matvec_avx512(const MatrixRef& w, const float* x, float* y, int n_threads) {
-  const int nt = w.rows * w.cols < kMatvecParallelMinWork ? 1 : n_threads;
+  const int nt = w.rows * w.row_bytes < kMatvecParallelMinBytes ? 1 : n_threads;
   if (nt <= 1) {
     matvec_rows_avx512(w, x, y, 0, w.rows);
     return;
