@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "core/format/dtype.h"
+#include "kernels/cpu/avx2_math.h"
+#include "kernels/cpu/avx512_math.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/vec_math.h"
@@ -606,6 +608,81 @@ TEST(KernelsCpu, ExpApproxWithinTwoUlp) {
   EXPECT_LT(cpu::exp_approx(-1000.0f), 1e-37f);
   EXPECT_TRUE(std::isfinite(cpu::exp_approx(1000.0f)));
   EXPECT_EQ(cpu::exp_approx(0.0f), 1.0f);
+}
+
+// The vector math of the SIMD paths (avx512_math.h, avx2_math.h) against
+// double, over the ranges the scan and gates feed them.
+enum class VecFn { Exp, Softplus, Sigmoid, Silu };
+
+#ifdef MIXCON_HAVE_AVX512_PATH
+MIXCON_AVX512 void eval_avx512(VecFn f, const float* in, float* out, int64_t n) {
+  for (int64_t i = 0; i + 16 <= n; i += 16) {
+    const __m512 x = _mm512_loadu_ps(in + i);
+    const __m512 y = f == VecFn::Exp        ? cpu::avx512::exp(x)
+                     : f == VecFn::Softplus ? cpu::avx512::softplus(x)
+                     : f == VecFn::Sigmoid  ? cpu::avx512::sigmoid(x)
+                                            : cpu::avx512::silu(x);
+    _mm512_storeu_ps(out + i, y);
+  }
+}
+#endif
+#ifdef MIXCON_HAVE_AVX2_PATH
+MIXCON_AVX2_FN void eval_avx2(VecFn f, const float* in, float* out, int64_t n) {
+  for (int64_t i = 0; i + 8 <= n; i += 8) {
+    const __m256 x = _mm256_loadu_ps(in + i);
+    const __m256 y = f == VecFn::Exp        ? cpu::avx2::exp(x)
+                     : f == VecFn::Softplus ? cpu::avx2::softplus(x)
+                     : f == VecFn::Sigmoid  ? cpu::avx2::sigmoid(x)
+                                            : cpu::avx2::silu(x);
+    _mm256_storeu_ps(out + i, y);
+  }
+}
+#endif
+
+TEST(KernelsCpu, VectorMathMatchesDouble) {
+  std::vector<float> in;
+  for (float x = -87.0f; x < 88.0f; x += 0.01173f) in.push_back(x);
+  for (float x : {-1e4f, -100.0f, -20.0f, -1e-8f, 0.0f, 1e-8f, 19.99f, 20.0f, 20.01f, 1e4f}) in.push_back(x);
+  while (in.size() % 16) in.push_back(0.5f);
+  const auto ref = [](VecFn f, double x) {
+    switch (f) {
+      case VecFn::Exp: return std::exp(std::min(std::max(x, double(-87.3f)), double(88.3f)));
+      case VecFn::Softplus: return x > 20 ? x : std::log1p(std::exp(x));
+      case VecFn::Sigmoid: return 1 / (1 + std::exp(-x));
+      default: return x / (1 + std::exp(-x));
+    }
+  };
+  struct Path {
+    const char* name;
+    cpu::KernelPath path;
+    void (*eval)(VecFn, const float*, float*, int64_t);
+  };
+  std::vector<Path> paths;
+#ifdef MIXCON_HAVE_AVX512_PATH
+  paths.push_back({"avx512", cpu::KernelPath::Avx512, eval_avx512});
+#endif
+#ifdef MIXCON_HAVE_AVX2_PATH
+  paths.push_back({"avx2", cpu::KernelPath::Avx2, eval_avx2});
+#endif
+  int tested = 0;
+  for (const Path& p : paths) {
+    if (!cpu::cpu_supports(p.path)) continue;
+    ++tested;
+    for (VecFn f : {VecFn::Exp, VecFn::Softplus, VecFn::Sigmoid, VecFn::Silu}) {
+      std::vector<float> out(in.size());
+      p.eval(f, in.data(), out.data(), int64_t(in.size()));
+      for (size_t i = 0; i < in.size(); ++i) {
+        const double want = ref(f, in[i]), got = out[i];
+        ASSERT_TRUE(std::isfinite(got)) << p.name << " fn " << int(f) << " x=" << in[i];
+        // Relative 1e-6 (a few ulp), or absolute 1e-30 where the true value
+        // underflows: exp clamps at -87.3 (≈1e-38, no denormals), so e.g.
+        // SiLU(-1e4) is -4e-35 instead of -0.
+        ASSERT_LE(std::fabs(got - want), 1e-6 * std::fabs(want) + 1e-30)
+            << p.name << " fn " << int(f) << " x=" << in[i] << " got " << got << " want " << want;
+      }
+    }
+  }
+  if (tested == 0) GTEST_SKIP() << "this CPU has neither AVX2/FMA nor AVX-512";
 }
 
 }  // namespace
