@@ -48,6 +48,8 @@ class ConbaState {
   int64_t bytes() const;  // live state and snapshot buffers
 
  private:
+  // k = gain_init (windows and states untouched).
+  void init_gains();
   size_t idx(int64_t layer) const { return static_cast<size_t>(slot_of_layer_[static_cast<size_t>(layer)]); }
 
   const Model& model_;
