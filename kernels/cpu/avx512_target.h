@@ -16,7 +16,16 @@
 // A region of a file compiled for AVX-512 (templates instantiated there,
 // attention_tile_simd.h, conba_scan_simd.h). Open it after every other
 // include, so no inline function shared with other files is compiled inside.
+// GCC takes `#pragma GCC target`; clang ignores it and takes its own
+// `#pragma clang attribute`, which puts the attribute on every function of
+// the region (templates and member functions included).
+#if defined(__clang__)
+#define MIXCON_AVX512_REGION_BEGIN \
+  _Pragma("clang attribute push(__attribute__((target(\"avx512f,avx512bw,avx512vl,fma,f16c\"))), apply_to = function)")
+#define MIXCON_TARGET_REGION_END _Pragma("clang attribute pop")
+#else
 #define MIXCON_AVX512_REGION_BEGIN \
   _Pragma("GCC push_options") _Pragma("GCC target(\"avx512f,avx512bw,avx512vl,fma,f16c\")")
 #define MIXCON_TARGET_REGION_END _Pragma("GCC pop_options")
+#endif
 #endif
