@@ -12,7 +12,10 @@
 #include <memory>
 #include <sstream>
 
+#include "kernels/cpu/cpu_features.h"
+
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define MIXCON_BENCH_X86 1
 #endif
@@ -32,13 +35,16 @@ bool has(const char* feature) {
   const std::string f(feature);
   if (f == "avx2") return __builtin_cpu_supports("avx2");
   if (f == "fma") return __builtin_cpu_supports("fma");
-  if (f == "f16c") return __builtin_cpu_supports("f16c");
+  if (f == "f16c") return mixcon::cpu::cpu_has_f16c();
   if (f == "avx512f") return __builtin_cpu_supports("avx512f");
   if (f == "avx512bw") return __builtin_cpu_supports("avx512bw");
   if (f == "avx512vl") return __builtin_cpu_supports("avx512vl");
   if (f == "avx512_vnni") return __builtin_cpu_supports("avx512vnni");
   if (f == "avx512_bf16") return __builtin_cpu_supports("avx512bf16");
-  if (f == "avx_vnni") return __builtin_cpu_supports("avxvnni");
+  if (f == "avx_vnni") {  // CPUID 7.1 EAX bit 4 (clang 14's builtin does not know it)
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    return __get_cpuid_count(7, 1, &a, &b, &c, &d) && ((a >> 4) & 1u) != 0;
+  }
 #else
   (void)feature;
 #endif

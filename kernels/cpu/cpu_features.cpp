@@ -5,15 +5,29 @@
 #include <cstring>
 #include <initializer_list>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
 namespace mixcon {
 namespace cpu {
+bool cpu_has_f16c() {
+#if defined(__x86_64__) || defined(__i386__)
+  // CPUID leaf 1, ECX bit 29 (not every compiler's __builtin_cpu_supports
+  // knows "f16c": clang 14 does not).
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  return __get_cpuid(1, &a, &b, &c, &d) && ((c >> 29) & 1u) != 0;
+#else
+  return false;
+#endif
+}
+
 namespace {
 
 bool detect(KernelPath p) {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
-  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                    __builtin_cpu_supports("f16c");
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c();
   switch (p) {
     case KernelPath::Portable: return true;
     case KernelPath::Avx2: return avx2;

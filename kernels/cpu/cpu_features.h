@@ -20,6 +20,8 @@ enum class KernelPath {
 
 const char* kernel_path_name(KernelPath p);  // "portable", "avx2-fma", "avx512"
 bool cpu_supports(KernelPath p);
+// F16C (half-float conversions), which the AVX2 and AVX-512 paths also use.
+bool cpu_has_f16c();
 // The fastest path this CPU supports.
 KernelPath best_kernel_path();
 // The path the kernels use now: a forced one, else MIXCON_CPU_KERNELS, else

@@ -278,8 +278,7 @@ __attribute__((target("avx2,fma,f16c"))) void f16_row_to_f32_avx2(const uint16_t
 bool detect_avx2_fma() {
 #ifdef MIXCON_X86
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-         __builtin_cpu_supports("f16c");
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c();
 #else
   return false;
 #endif
