@@ -178,6 +178,7 @@ def test_feed_releases_the_gil(model):
     import time
 
     margin = 0.01
+    window, ticks = {"start": 0.0, "end": 0.0}, []
     for reps in (5, 10, 20, 40, 80):
         tokens = list(range(3, 203)) * reps
         if len(tokens) > model.max_context:
