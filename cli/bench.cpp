@@ -25,6 +25,7 @@
 #include "core/common/status.h"
 #include "core/format/model_file.h"
 #include "core/format/model_writer.h"
+#include "core/session/workspace.h"
 #include "kernels/cpu/cpu_kernels.h"
 
 namespace mixcon_cli {
@@ -272,7 +273,7 @@ int run_bench(const Options& o) {
   mixcon::DType model_dt = dt;
   mixcon::dtype_from_name(r.dtype, &model_dt);
   r.kv_dtype = kDtypeNames[o.kv_dtype];
-  r.prefill_chunk = o.prefill_chunk > 0 ? o.prefill_chunk : 512;  // mixcon.h's default
+  r.prefill_chunk = o.prefill_chunk > 0 ? o.prefill_chunk : mixcon::kDefaultPrefillChunk;
   // One key's bytes; -1 for q8_0 with heads of partial blocks, which the
   // sessions refuse (UNSUPPORTED) before any figure uses it.
   const int64_t kv_bytes =

@@ -97,23 +97,8 @@ void attend_tile(const AttentionArgs& a, float scale, int64_t h0, int64_t nh, in
         const float* __restrict row = kt + e * kKeyBlock;
         for (int64_t j = 0; j < kKeyBlock; ++j) sc[j] += qe * row[j];
       }
-      float bm = -std::numeric_limits<float>::infinity();
-      for (int64_t j = 0; j < nb; ++j) {
-        sc[j] *= scale;
-        bm = sc[j] > bm ? sc[j] : bm;
-      }
-      if (bm > m[u]) {
-        const float c = exp_approx(m[u] - bm);  // ~0 on the first block
-        l[u] *= c;
-        for (int64_t e = 0; e < hd; ++e) qacc[e] *= c;
-        m[u] = bm;
-      }
-      const float mu = m[u];
-#pragma omp simd
-      for (int64_t j = 0; j < nb; ++j) sc[j] = exp_approx(sc[j] - mu);
-      float lu = l[u];
-      for (int64_t j = 0; j < nb; ++j) lu += sc[j];
-      l[u] = lu;
+      for (int64_t j = 0; j < nb; ++j) sc[j] *= scale;
+      online_softmax_block(sc, nb, &m[u], &l[u], qacc, hd);
       for (int64_t j = 0; j < nb; ++j) {
         const float p = sc[j];
         const float* __restrict v =

@@ -131,19 +131,7 @@ MIXCON_TILE_INLINE void attend_tile(const AttentionArgs& a, float scale, int64_t
         }
         V::store(sc + W * g, V::mul(V::sum(s), V::set1(scale)));
       }
-      float bm = -std::numeric_limits<float>::infinity();
-      for (int64_t j = 0; j < nb; ++j) bm = sc[j] > bm ? sc[j] : bm;
-      if (bm > m[u]) {
-        const float c = exp_approx(m[u] - bm);  // ~0 on the first block
-        l[u] *= c;
-        for (int64_t e = 0; e < hd; ++e) qacc[e] *= c;
-        m[u] = bm;
-      }
-      const float mu = m[u];
-      for (int64_t j = 0; j < nb; ++j) sc[j] = exp_approx(sc[j] - mu);
-      float lu = l[u];
-      for (int64_t j = 0; j < nb; ++j) lu += sc[j];
-      l[u] = lu;
+      online_softmax_block(sc, nb, &m[u], &l[u], qacc, hd);
       add_all_values<V>(qacc, sc, nb, vrow, nc);
     }
   }

@@ -7,6 +7,8 @@
 
 #include <cstdint>
 
+#include "kernels/cpu/vec_math.h"
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define MIXCON_HAVE_AVX2_PATH 1
@@ -49,17 +51,13 @@ MIXCON_AVX2_INLINE __m256 sum8(const __m256* v) {
 
 // e^x: vec_math.h's clamp, reduction and polynomial, 2^n from the exponent bits.
 MIXCON_AVX2_INLINE __m256 exp(__m256 x) {
-  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(poly::kExpMin)), _mm256_set1_ps(poly::kExpMax));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(poly::kLog2e)),
                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(poly::kLn2Hi), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(poly::kLn2Lo), r);
+  __m256 p = _mm256_set1_ps(poly::kExp[0]);
+  for (int i = 1; i < poly::kExpTerms; ++i) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(poly::kExp[i]));
   p = _mm256_fmadd_ps(_mm256_mul_ps(p, r), r, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
   const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
   return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
@@ -71,24 +69,17 @@ MIXCON_AVX2_INLINE __m256 log_ge1(__m256 x) {
   __m256 e = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(127)));
   __m256 m = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi32(0x007fffff)),
                                                  _mm256_set1_epi32(0x3f800000)));  // [1, 2)
-  const __m256 big = _mm256_cmp_ps(m, _mm256_set1_ps(1.41421356237f), _CMP_GT_OQ);
+  const __m256 big = _mm256_cmp_ps(m, _mm256_set1_ps(poly::kSqrt2), _CMP_GT_OQ);
   m = _mm256_blendv_ps(m, _mm256_mul_ps(m, _mm256_set1_ps(0.5f)), big);
   e = _mm256_add_ps(e, _mm256_and_ps(big, _mm256_set1_ps(1.0f)));
   const __m256 f = _mm256_sub_ps(m, _mm256_set1_ps(1.0f));
   const __m256 z = _mm256_mul_ps(f, f);
-  __m256 p = _mm256_set1_ps(7.0376836292e-2f);
-  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(-1.1514610310e-1f));
-  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.1676998740e-1f));
-  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(-1.2420140846e-1f));
-  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.4249322787e-1f));
-  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(-1.6668057665e-1f));
-  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(2.0000714765e-1f));
-  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(-2.4999993993e-1f));
-  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(3.3333331174e-1f));
+  __m256 p = _mm256_set1_ps(poly::kLog[0]);
+  for (int i = 1; i < poly::kLogTerms; ++i) p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(poly::kLog[i]));
   __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, f), z);
-  y = _mm256_fmadd_ps(e, _mm256_set1_ps(-2.12194440e-4f), y);
+  y = _mm256_fmadd_ps(e, _mm256_set1_ps(poly::kLn2Lo), y);
   y = _mm256_fnmadd_ps(z, _mm256_set1_ps(0.5f), y);
-  return _mm256_fmadd_ps(e, _mm256_set1_ps(0.693359375f), _mm256_add_ps(f, y));
+  return _mm256_fmadd_ps(e, _mm256_set1_ps(poly::kLn2Hi), _mm256_add_ps(f, y));
 }
 
 // softplus as avx512_math.h: a above 20, else log1p(e^a) with Goldberg's

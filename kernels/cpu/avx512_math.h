@@ -11,6 +11,8 @@
 
 #include <cstdint>
 
+#include "kernels/cpu/vec_math.h"
+
 #include "kernels/cpu/avx512_target.h"
 
 #ifdef MIXCON_HAVE_AVX512_PATH
@@ -48,17 +50,13 @@ MIXCON_AVX512_INLINE __m512 sum16(const __m512* v) {
 // e^x with vec_math.h's clamp, Cody-Waite reduction and polynomial; 2^n is
 // applied by scalef (no exponent-bit building).
 MIXCON_AVX512_INLINE __m512 exp(__m512 x) {
-  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.3f));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(poly::kExpMin)), _mm512_set1_ps(poly::kExpMax));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(poly::kLog2e)),
                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(poly::kLn2Hi), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(poly::kLn2Lo), r);
+  __m512 p = _mm512_set1_ps(poly::kExp[0]);
+  for (int i = 1; i < poly::kExpTerms; ++i) p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(poly::kExp[i]));
   p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
   return _mm512_scalef_ps(p, n);
 }
@@ -68,24 +66,17 @@ MIXCON_AVX512_INLINE __m512 exp(__m512 x) {
 MIXCON_AVX512_INLINE __m512 log_ge1(__m512 x) {
   __m512 e = _mm512_getexp_ps(x);
   __m512 m = _mm512_getmant_ps(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_zero);
-  const __mmask16 big = _mm512_cmp_ps_mask(m, _mm512_set1_ps(1.41421356237f), _CMP_GT_OQ);
+  const __mmask16 big = _mm512_cmp_ps_mask(m, _mm512_set1_ps(poly::kSqrt2), _CMP_GT_OQ);
   m = _mm512_mask_mul_ps(m, big, m, _mm512_set1_ps(0.5f));
   e = _mm512_mask_add_ps(e, big, e, _mm512_set1_ps(1.0f));
   const __m512 f = _mm512_sub_ps(m, _mm512_set1_ps(1.0f));
   const __m512 z = _mm512_mul_ps(f, f);
-  __m512 p = _mm512_set1_ps(7.0376836292e-2f);
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(-1.1514610310e-1f));
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.1676998740e-1f));
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(-1.2420140846e-1f));
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.4249322787e-1f));
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(-1.6668057665e-1f));
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.0000714765e-1f));
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(-2.4999993993e-1f));
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(3.3333331174e-1f));
+  __m512 p = _mm512_set1_ps(poly::kLog[0]);
+  for (int i = 1; i < poly::kLogTerms; ++i) p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(poly::kLog[i]));
   __m512 y = _mm512_mul_ps(_mm512_mul_ps(p, f), z);
-  y = _mm512_fmadd_ps(e, _mm512_set1_ps(-2.12194440e-4f), y);
+  y = _mm512_fmadd_ps(e, _mm512_set1_ps(poly::kLn2Lo), y);
   y = _mm512_fnmadd_ps(z, _mm512_set1_ps(0.5f), y);
-  return _mm512_fmadd_ps(e, _mm512_set1_ps(0.693359375f), _mm512_add_ps(f, y));
+  return _mm512_fmadd_ps(e, _mm512_set1_ps(poly::kLn2Hi), _mm512_add_ps(f, y));
 }
 
 // softplus(a) = log(1 + e^a), and a itself above 20 (MODEL.md). log1p(w)

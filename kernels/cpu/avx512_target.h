@@ -22,10 +22,14 @@
 #if defined(__clang__)
 #define MIXCON_AVX512_REGION_BEGIN \
   _Pragma("clang attribute push(__attribute__((target(\"avx512f,avx512bw,avx512vl,fma,f16c\"))), apply_to = function)")
+#ifndef MIXCON_TARGET_REGION_END
 #define MIXCON_TARGET_REGION_END _Pragma("clang attribute pop")
+#endif
 #else
 #define MIXCON_AVX512_REGION_BEGIN \
   _Pragma("GCC push_options") _Pragma("GCC target(\"avx512f,avx512bw,avx512vl,fma,f16c\")")
+#ifndef MIXCON_TARGET_REGION_END
 #define MIXCON_TARGET_REGION_END _Pragma("GCC pop_options")
+#endif
 #endif
 #endif

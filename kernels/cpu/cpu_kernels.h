@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 
 #include "core/backend.h"
 #include "core/format/dtype.h"
@@ -64,8 +65,8 @@ constexpr int64_t kAttentionScratchRows = kAttentionQueryTile + 2 * kAttentionKe
 void attention(const AttentionArgs& a, const ExecContext& cx);
 
 // The cached keys and values of the one KV head that query heads h0.. read
-// (every head of a tile shares it), row s as stored; both attention tiles
-// (portable and AVX-512) walk them.
+// (every head of a tile shares it), row s as stored; every attention tile
+// (portable, AVX2, AVX-512) walks them.
 struct KvHeadRows {
   KvHeadRows(const AttentionArgs& a, int64_t h0)
       : row_bytes(dtype_row_bytes(a.kv_dtype, a.head_dim)),
@@ -76,7 +77,7 @@ struct KvHeadRows {
   const uint8_t* value(int64_t s) const { return v + s * row_step; }
 
   int64_t row_bytes;  // of one key (head_dim values) in the cache's dtype
-  int64_t row_step;    // bytes from one key of the head to the next
+  int64_t row_step;   // bytes from one key of the head to the next
   const uint8_t* k;
   const uint8_t* v;
 
@@ -85,6 +86,28 @@ struct KvHeadRows {
     return (h0 / (a.n_heads / a.n_kv_heads)) * a.kv_head_stride;
   }
 };
+
+// One key block of the online softmax, the same in every attention tile:
+// sc[0, nb) holds the block's scaled scores for one query and becomes their
+// weights e^(s - m); the running max *m, sum *l and the query's value
+// accumulator qacc[hd] are rescaled when the block raises the max.
+__attribute__((always_inline)) inline void online_softmax_block(float* sc, int64_t nb, float* m,
+                                                                float* l, float* qacc, int64_t hd) {
+  float bm = -std::numeric_limits<float>::infinity();
+  for (int64_t j = 0; j < nb; ++j) bm = sc[j] > bm ? sc[j] : bm;
+  if (bm > *m) {
+    const float c = exp_approx(*m - bm);  // ~0 on the first block
+    *l *= c;
+    for (int64_t e = 0; e < hd; ++e) qacc[e] *= c;
+    *m = bm;
+  }
+  const float mu = *m;
+#pragma omp simd
+  for (int64_t j = 0; j < nb; ++j) sc[j] = exp_approx(sc[j] - mu);
+  float lu = *l;
+  for (int64_t j = 0; j < nb; ++j) lu += sc[j];
+  *l = lu;
+}
 
 // ---- store_kv.cpp ---------------------------------------------------------------
 // Backend::store_kv: token rows of n_heads·head_dim floats into a head-major

@@ -12,12 +12,11 @@ namespace cpu {
 void store_kv(const float* src, int64_t n, int64_t n_heads, int64_t head_dim, int64_t pos0,
               int64_t head_stride, DType dtype, void* dst) {
   // Offsets as byte counts of whole rows (q8_0: head_dim % 32 == 0).
+  const int64_t row = dtype_row_bytes(dtype, head_dim), head = dtype_row_bytes(dtype, head_stride);
   for (int64_t g = 0; g < n_heads; ++g)
     for (int64_t i = 0; i < n; ++i)
       quantize_row(dtype, src + (i * n_heads + g) * head_dim,
-                   static_cast<uint8_t*>(dst) + dtype_row_bytes(dtype, g * head_stride) +
-                       (pos0 + i) * dtype_row_bytes(dtype, head_dim),
-                   head_dim);
+                   static_cast<uint8_t*>(dst) + g * head + (pos0 + i) * row, head_dim);
 }
 
 }  // namespace cpu
