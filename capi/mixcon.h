@@ -444,6 +444,19 @@ typedef struct mixcon_session_options {
                             bit for bit (not where a pass gives a MoE expert
                             one token: that product runs as in decode).
                             Clipped to max_context. */
+  int32_t activation_dtype; /* a mixcon_dtype: how products with q8_0 weights
+                            treat their input. MIXCON_DTYPE_F32 (default):
+                            exact float32, the weights widened (value = d·q).
+                            MIXCON_DTYPE_Q8_0: the activations are rounded to
+                            int8 as well (blocks of 32, scale max|x|/127) and
+                            each block multiplied in integers (AVX-512 VNNI
+                            where the CPU has it): faster prefill, and faster
+                            decode when memory is fast, for logits that move
+                            by ~1e-2 of the largest logit (what llama.cpp
+                            does for q8_0). Products with f32/f16/bf16
+                            weights stay exact; prefill and decode still
+                            agree (MODEL.md §5). CPU device only, else
+                            MIXCON_ERR_UNSUPPORTED, as are F16 and BF16. */
 } mixcon_session_options;
 
 /* mixcon_session_options_init() :
@@ -459,8 +472,9 @@ MIXCON_API mixcon_status mixcon_session_options_init(mixcon_session_options* opt
  * Ownership: free with mixcon_session_free().
  * @return MIXCON_OK; MIXCON_ERR_INVALID_ARGUMENT (model or out_session NULL,
  *   max_context < 0 or above the model's, n_threads < 0, kv_dtype not a
- *   mixcon_dtype, prefill_chunk < 0); MIXCON_ERR_UNSUPPORTED (kv_dtype Q8_0 on CUDA or with
- *   head_dim not a multiple of 32);
+ *   mixcon_dtype, prefill_chunk < 0, activation_dtype not a mixcon_dtype);
+ *   MIXCON_ERR_UNSUPPORTED (kv_dtype Q8_0 on CUDA or with head_dim not a
+ *   multiple of 32; activation_dtype F16 or BF16, or Q8_0 on CUDA);
  *   MIXCON_ERR_OUT_OF_MEMORY; MIXCON_ERR_BACKEND. */
 MIXCON_API mixcon_status mixcon_session_create(mixcon_model* model,
                                                const mixcon_session_options* opts,

@@ -19,6 +19,7 @@ mixcon_session_options default_session_options() {
   o.n_threads = 0;
   o.max_context = 0;
   o.kv_dtype = MIXCON_DTYPE_F32;
+  o.activation_dtype = MIXCON_DTYPE_F32;
   return o;
 }
 
@@ -149,6 +150,7 @@ MIXCON_API mixcon_status mixcon_session_create(mixcon_model* model,
       if (MIXCON_COVERS(opts, T, max_context)) o.max_context = opts->max_context;
       if (MIXCON_COVERS(opts, T, kv_dtype)) o.kv_dtype = opts->kv_dtype;
       if (MIXCON_COVERS(opts, T, prefill_chunk)) o.prefill_chunk = opts->prefill_chunk;
+      if (MIXCON_COVERS(opts, T, activation_dtype)) o.activation_dtype = opts->activation_dtype;
     }
     // A dtype the cache cannot hold (q8_0 with heads not a multiple of 32,
     // or on CUDA) is refused by the session itself (UNSUPPORTED); here only
@@ -156,6 +158,10 @@ MIXCON_API mixcon_status mixcon_session_create(mixcon_model* model,
     if (o.kv_dtype < MIXCON_DTYPE_F32 || o.kv_dtype > MIXCON_DTYPE_Q8_0)
       mixcon::fail(Status::InvalidArgument, "mixcon_session_options.kv_dtype = " +
                                                 std::to_string(o.kv_dtype) +
+                                                " is not a mixcon_dtype (f32 0, f16 1, bf16 2, q8_0 3)");
+    if (o.activation_dtype < MIXCON_DTYPE_F32 || o.activation_dtype > MIXCON_DTYPE_Q8_0)
+      mixcon::fail(Status::InvalidArgument, "mixcon_session_options.activation_dtype = " +
+                                                std::to_string(o.activation_dtype) +
                                                 " is not a mixcon_dtype (f32 0, f16 1, bf16 2, q8_0 3)");
     require(o.n_threads >= 0, "mixcon_session_options.n_threads must be >= 0 (0 = the model's)");
     require(o.prefill_chunk >= 0,
@@ -171,6 +177,7 @@ MIXCON_API mixcon_status mixcon_session_create(mixcon_model* model,
     so.n_threads = o.n_threads;
     so.kv_dtype = static_cast<mixcon::DType>(o.kv_dtype);
     so.prefill_chunk = o.prefill_chunk;
+    so.activation_dtype = static_cast<mixcon::DType>(o.activation_dtype);
     auto session = std::make_unique<mixcon::Session>(model->model, so);
     *out_session = new mixcon_session(std::move(session), model->tokenizer);
   });

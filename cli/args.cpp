@@ -89,6 +89,20 @@ Option opt_kv_dtype(int32_t* out) {
   return o;
 }
 
+Option opt_activations(int32_t* out) {
+  Option o{{"--activations"}, "T",
+           "products with q8_0 weights: f32 (exact) or q8_0 (activations rounded to int8, "
+           "integer dot products: faster, ~1e-2 of the logits) (default f32)",
+           false, nullptr};
+  o.set = [out](const std::string& v) {
+    if (v == "f32") *out = MIXCON_DTYPE_F32;
+    else if (v == "q8_0") *out = MIXCON_DTYPE_Q8_0;
+    else return "'" + v + "' is not f32 or q8_0";
+    return std::string();
+  };
+  return o;
+}
+
 Option opt_prefill_chunk(int64_t* out) {
   return opt_int({"--prefill-chunk"}, "N", out,
                  "tokens per prefill pass: more is faster, needs more memory (default 512)", 1,

@@ -138,6 +138,7 @@ struct Options {
   int64_t threads = 0, prompt = 512, gen = 128;
   int32_t kv_dtype = MIXCON_DTYPE_F32;
   int64_t prefill_chunk = 0;
+  int32_t activations = MIXCON_DTYPE_F32;
   std::vector<int64_t> contexts;
 };
 
@@ -273,6 +274,7 @@ int run_bench(const Options& o) {
   mixcon::DType model_dt = dt;
   mixcon::dtype_from_name(r.dtype, &model_dt);
   r.kv_dtype = kDtypeNames[o.kv_dtype];
+  r.activations = kDtypeNames[o.activations];
   r.prefill_chunk = o.prefill_chunk > 0 ? o.prefill_chunk : mixcon::kDefaultPrefillChunk;
   // One key's bytes; -1 for q8_0 with heads of partial blocks, which the
   // sessions refuse (UNSUPPORTED) before any figure uses it.
@@ -297,18 +299,25 @@ int run_bench(const Options& o) {
     opts.max_context = max_context;
     opts.kv_dtype = o.kv_dtype;
     opts.prefill_chunk = o.prefill_chunk;
+    opts.activation_dtype = o.activations;
     return mixcon_session_create(h.model, &opts, out);
   };
 
-  // Peaks on the same threads. The CPU kernels compute every dtype with f32
-  // FMAs on exactly converted weights (int8 or bf16 activations would break
-  // the 1e-4 golden tolerance), so f32 FMA is the peak of the path used;
-  // PERF.md's bar for the dtype is measured too, when it is another.
-  r.peak_kind = mixcon::bench::peak_kind_name(PeakKind::F32Fma);
-  r.peak_GFLOPs = cuda ? 0.0 : mixcon::bench::measure_peak_GFLOPs(PeakKind::F32Fma, threads);
+  // Peaks on the same threads. By default the CPU kernels compute every
+  // dtype with f32 FMAs on exactly converted weights (int8 or bf16
+  // activations would break the 1e-4 golden tolerance), so f32 FMA is the
+  // peak of the path used; with --activations q8_0 a q8_0 model's products
+  // run as int8 dot products (VNNI where the CPU has it). PERF.md's bar for
+  // the dtype is measured too, when it is another.
+  const PeakKind used = o.activations == MIXCON_DTYPE_Q8_0 && model_dt == mixcon::DType::Q8_0 &&
+                                mixcon::bench::cpu_has_peak_kind(PeakKind::Int8Vnni)
+                            ? PeakKind::Int8Vnni
+                            : PeakKind::F32Fma;
+  r.peak_kind = mixcon::bench::peak_kind_name(used);
+  r.peak_GFLOPs = cuda ? 0.0 : mixcon::bench::measure_peak_GFLOPs(used, threads);
   const PeakKind target = perf_md_peak_kind(model_dt);
   r.peak_kind_perf_md = mixcon::bench::peak_kind_name(target);
-  r.peak_GFLOPs_perf_md = target == PeakKind::F32Fma || cuda
+  r.peak_GFLOPs_perf_md = target == used || cuda
                               ? r.peak_GFLOPs
                               : mixcon::bench::measure_peak_GFLOPs(target, threads);
 
@@ -458,6 +467,7 @@ int cmd_bench(int argc, char** argv) {
                  "contexts to decode at (default 512,4096,32768)"),
       opt_kv_dtype(&o.kv_dtype),
       opt_prefill_chunk(&o.prefill_chunk),
+      opt_activations(&o.activations),
       opt_string({"--device"}, "D", &o.device, "cpu or cuda (default cpu)"),
       opt_string({"--json"}, "FILE", &o.json_path, "also write every figure as one JSON object"),
   };

@@ -19,7 +19,7 @@ std::string mib(int64_t bytes) { return fmt("%.1f MiB", double(bytes) / (1024.0 
 std::string results_table(const BenchResults& r) {
   std::string s;
   s += "mixcon bench: " + r.model + " " + r.dtype + " (KV cache " + r.kv_dtype + ", prefill chunk " +
-       std::to_string(r.prefill_chunk) + ") on " +
+       std::to_string(r.prefill_chunk) + ", activations " + r.activations + ") on " +
        r.device + ", " + std::to_string(r.threads) + " threads\n";
   s += "  cpu: " + r.cpu_model + " (kernel path " + r.kernel_path + ")";
   if (!r.gpu.empty()) s += ", gpu: " + r.gpu;
@@ -80,6 +80,7 @@ nlohmann::json results_json(const BenchResults& r) {
   j["dtype"] = r.dtype;
   j["kv_dtype"] = r.kv_dtype;
   j["prefill_chunk"] = r.prefill_chunk;
+  j["activations"] = r.activations;
   j["device"] = r.device;
   j["threads"] = r.threads;
   j["prompt"] = r.prompt;

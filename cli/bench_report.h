@@ -29,7 +29,8 @@ struct BenchResults {
   std::string model;  // preset name or file path
   std::string dtype;
   std::string kv_dtype;  // the sessions' KV cache: f32, f16 or bf16
-  int64_t prefill_chunk = 0;  // the sessions' tokens per prefill pass
+  int64_t prefill_chunk = 0;
+  std::string activations = "f32";  // products with q8_0 weights: f32 (exact) or q8_0 (int8)  // the sessions' tokens per prefill pass
   std::string device;
   int threads = 0;
   int64_t prompt = 0, gen = 0;

@@ -46,6 +46,7 @@ int cmd_run(int argc, char** argv) {
   float penalty = so.repetition_penalty;
   int32_t kv_dtype = MIXCON_DTYPE_F32;
   int64_t prefill_chunk = 0;
+  int32_t activations = MIXCON_DTYPE_F32;
   const std::vector<Option> options = {
       opt_string({"-m", "--model"}, "MODEL", &model_path, "the .mixc model file", true),
       opt_string({"-p", "--prompt"}, "PROMPT", &prompt, "the text to continue", true),
@@ -65,6 +66,7 @@ int cmd_run(int argc, char** argv) {
       opt_int({"-c", "--ctx"}, "N", &ctx, "context size (default: prompt + N, at most the model's)", 0, INT64_MAX),
       opt_kv_dtype(&kv_dtype),
       opt_prefill_chunk(&prefill_chunk),
+      opt_activations(&activations),
   };
   bool help = false;
   const std::string err = parse_args(argc, argv, 1, options, &help);
@@ -125,6 +127,7 @@ int cmd_run(int argc, char** argv) {
   sess.n_threads = static_cast<int32_t>(n_threads);
   sess.kv_dtype = kv_dtype;
   sess.prefill_chunk = prefill_chunk;
+  sess.activation_dtype = activations;
   if ((st = mixcon_session_create(h.model, &sess, &h.session)) != MIXCON_OK)
     return report_failure(cmd, "cannot create a session", st);
   g_session = h.session;

@@ -156,7 +156,25 @@ TEST(BenchPrefillChunk, SmallChunkIsReportedAndPlansLessMemory) {
   EXPECT_LT(small["state_bytes"]["32"].get<int64_t>(), whole["state_bytes"]["32"].get<int64_t>());
 }
 
+// --activations q8_0 reaches the sessions of a q8_0 model: the report says
+// so, and measures its prefill against the int8 peak where the CPU has VNNI.
+TEST(BenchActivations, Int8ActivationsAreReported) {
+  const std::string path = temp_path("act.json");
+  ASSERT_EQ(run(kMixcon + " bench --preset tiny-random --dtype q8_0 --prompt 16 --gen 2 --contexts 32"
+                          " --threads 1 --activations q8_0 --json " + path + " > /dev/null 2>&1"),
+            0);
+  std::ifstream f(path);
+  const nlohmann::json j = nlohmann::json::parse(f, nullptr, false);
+  std::remove(path.c_str());
+  ASSERT_FALSE(j.is_discarded());
+  EXPECT_EQ(j["activations"], "q8_0");
+  EXPECT_GT(j["prefill_tok_s"].get<double>(), 0.0);
+  // The path's peak is PERF.md's q8_0 bar (int8-vnni) or, without VNNI, f32 FMA.
+  EXPECT_TRUE(j["peak_kind"] == j["peak_kind_perf_md"] || j["peak_kind"] == "f32-fma") << j["peak_kind"];
+}
+
 TEST(BenchUsage, RejectsBadArguments) {
+  EXPECT_EQ(run(kMixcon + " bench --preset tiny-random --activations bf16 > /dev/null 2>&1"), 2);
   EXPECT_EQ(run(kMixcon + " bench --preset tiny-random --kv-dtype q4 > /dev/null 2>&1"), 2);
   // tiny-random's heads of 16 are not whole q8_0 blocks: the session refuses.
   EXPECT_EQ(run(kMixcon + " bench --preset tiny-random --kv-dtype q8_0 --prompt 8 --gen 1 --contexts 16"

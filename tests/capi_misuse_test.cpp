@@ -398,6 +398,15 @@ TEST_F(CapiMisuse, SessionCreateArguments) {
   EXPECT_STATUS(MIXCON_ERR_UNSUPPORTED, mixcon_session_create(model_, &bad, &s));
   EXPECT_NE(std::string(mixcon_last_error()).find("kv_dtype"), std::string::npos) << mixcon_last_error();
   bad = o;
+  bad.activation_dtype = 4;  // not a mixcon_dtype
+  EXPECT_STATUS(MIXCON_ERR_INVALID_ARGUMENT, mixcon_session_create(model_, &bad, &s));
+  EXPECT_NE(std::string(mixcon_last_error()).find("activation_dtype"), std::string::npos)
+      << mixcon_last_error();
+  bad.activation_dtype = MIXCON_DTYPE_BF16;  // a dtype, but no activation type
+  EXPECT_STATUS(MIXCON_ERR_UNSUPPORTED, mixcon_session_create(model_, &bad, &s));
+  EXPECT_NE(std::string(mixcon_last_error()).find("activation_dtype"), std::string::npos)
+      << mixcon_last_error();
+  bad = o;
   bad.prefill_chunk = -1;
   EXPECT_STATUS(MIXCON_ERR_INVALID_ARGUMENT, mixcon_session_create(model_, &bad, &s));
   EXPECT_NE(std::string(mixcon_last_error()).find("prefill_chunk"), std::string::npos)
@@ -452,6 +461,28 @@ TEST_F(CapiMisuse, SessionOptionsFromAnOlderHeaderGetTheDefaultChunk) {
   mixcon_session_free(def);
   mixcon_session_free(old);
   mixcon_session_free(sm);
+}
+
+// And from before activation_dtype: exact products, not the int8 ones the
+// bytes past the caller's struct ask for (the int8 buffer would show in the
+// session's memory).
+TEST_F(CapiMisuse, SessionOptionsFromAnOlderHeaderGetExactProducts) {
+  mixcon_session_options o;
+  ASSERT_EQ(mixcon_session_options_init(&o), MIXCON_OK);
+  EXPECT_EQ(o.activation_dtype, MIXCON_DTYPE_F32);
+  mixcon_session_options q8 = o, older = o;
+  q8.activation_dtype = MIXCON_DTYPE_Q8_0;
+  older.activation_dtype = MIXCON_DTYPE_Q8_0;
+  older.struct_size = offsetof(mixcon_session_options, activation_dtype);
+  mixcon_session *def = nullptr, *old = nullptr, *i8 = nullptr;
+  ASSERT_EQ(mixcon_session_create(model_, &o, &def), MIXCON_OK);
+  ASSERT_EQ(mixcon_session_create(model_, &older, &old), MIXCON_OK) << mixcon_last_error();
+  ASSERT_EQ(mixcon_session_create(model_, &q8, &i8), MIXCON_OK) << mixcon_last_error();
+  EXPECT_EQ(mixcon_session_memory_bytes(old), mixcon_session_memory_bytes(def));
+  EXPECT_GT(mixcon_session_memory_bytes(i8), mixcon_session_memory_bytes(def));
+  mixcon_session_free(def);
+  mixcon_session_free(old);
+  mixcon_session_free(i8);
 }
 
 TEST_F(CapiMisuse, EverySessionCallRejectsANullSession) {

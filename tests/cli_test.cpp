@@ -209,6 +209,16 @@ TEST_F(Cli, RunWithASmallPrefillChunk) {
   EXPECT_EQ(small.out, whole.out);
 }
 
+// --activations q8_0 (int8 products with q8_0 weights) generates, and
+// reproducibly.
+TEST_F(Cli, RunWithInt8Activations) {
+  const std::string args = "run -m '" + text_->path() + "' -p 'the cat' -n 12 --temp 0 --activations q8_0";
+  const Result r1 = run_cli(args), r2 = run_cli(args);
+  ASSERT_EQ(r1.exit_code, 0) << r1.err;
+  EXPECT_FALSE(r1.out.empty());
+  EXPECT_EQ(r1.out, r2.out);
+}
+
 TEST_F(Cli, BadUsageFailsWithAMessage) {
   struct Case {
     std::string args;
@@ -225,6 +235,7 @@ TEST_F(Cli, BadUsageFailsWithAMessage) {
       {"run -m x.mixc -p hi --bogus 1", 2, "unknown argument"},
       {"run -m x.mixc -p hi --kv-dtype q4", 2, "not f32, f16, bf16 or q8_0"},
       {"run -m x.mixc -p hi --prefill-chunk 0", 2, "--prefill-chunk"},
+      {"run -m x.mixc -p hi --activations f16", 2, "not f32 or q8_0"},
       {"run -m '" + text_->path() + "' -p hi --top-p 1.5", 2, "top_p"},
       {"logits -m x.mixc --tokens 1,x", 2, "not a token id"},
       {"info -m /nonexistent/model.mixc", 1, "IO"},

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <new>
+#include <tuple>
 
 #include "model_test_util.h"
 
@@ -58,10 +59,11 @@ void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 namespace mixcon {
 namespace {
 
-class NoAllocTest : public ::testing::TestWithParam<int> {};
+// Thread count, and whether products round activations to int8.
+class NoAllocTest : public ::testing::TestWithParam<std::tuple<int, bool>> {};
 
 TEST_P(NoAllocTest, DecodeAndPrefillDoNotAllocate) {
-  const int threads = GetParam();
+  const int threads = std::get<0>(GetParam());
   // A model wide enough that the kernels really split over threads.
   testutil::Variant v{"q8_0", DType::Q8_0};
   ModelConfig c = testutil::variant_config(v, 512);
@@ -72,6 +74,7 @@ TEST_P(NoAllocTest, DecodeAndPrefillDoNotAllocate) {
   auto model = testutil::load_model(testutil::model_bytes(c, DType::Q8_0, 5), threads);
   SessionOptions o;
   o.n_threads = threads;
+  if (std::get<1>(GetParam())) o.activation_dtype = DType::Q8_0;
   Session s(model, o);
   const auto toks = testutil::random_tokens(300, s.n_vocab(), 3);
   std::vector<float> all(size_t(100 * s.n_vocab()));
@@ -95,7 +98,8 @@ TEST_P(NoAllocTest, DecodeAndPrefillDoNotAllocate) {
   EXPECT_EQ(s.position(), 1 + 100 + 50 + 170);
 }
 
-INSTANTIATE_TEST_SUITE_P(Threads, NoAllocTest, ::testing::Values(1, 2));
+INSTANTIATE_TEST_SUITE_P(ThreadsAndActivations, NoAllocTest,
+                         ::testing::Combine(::testing::Values(1, 2), ::testing::Bool()));
 
 }  // namespace
 }  // namespace mixcon

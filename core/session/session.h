@@ -23,6 +23,12 @@ struct SessionOptions {
   // Tokens per prefill pass (workspace.h): 0 = kDefaultPrefillChunk; clipped
   // to max_context; < 0 → InvalidArgument. Results do not depend on it.
   int64_t prefill_chunk = 0;
+  // F32: every product exact (the default). Q8_0: products with q8_0 weights
+  // round their activations to int8 per 32-value block and multiply in
+  // integers (kernels/cpu/q8_activations.h) — faster, ~1e-3 relative error;
+  // products with other weights stay exact. Q8_0 needs a backend that has
+  // it (the CPU); else Unsupported. Other dtypes: Unsupported.
+  DType activation_dtype = DType::F32;
 };
 
 class Session {
@@ -55,6 +61,7 @@ class Session {
   const std::shared_ptr<const Model>& model() const { return model_; }
   int n_threads() const { return n_threads_; }
   DType kv_dtype() const { return kv_.dtype(); }
+  DType activation_dtype() const { return opts_.activation_dtype; }
 
  private:
   static int64_t checked_max_context(const Model& model, const SessionOptions& opts);

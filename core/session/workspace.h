@@ -28,8 +28,9 @@ constexpr int64_t kLogitsRows = 16;
 
 class Workspace {
  public:
-  // chunk: tokens per prefill pass, 1 .. max_context.
-  Workspace(const Model& model, int64_t chunk, int n_threads);
+  // chunk: tokens per prefill pass, 1 .. max_context; q8_activations: plan
+  // the int8 activation buffer (ExecContext::q8_act).
+  Workspace(const Model& model, int64_t chunk, int n_threads, bool q8_activations);
 
   const ForwardScratch& scratch() const { return scratch_; }
   const ExecContext& exec() const { return exec_; }

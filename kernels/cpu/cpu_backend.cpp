@@ -11,6 +11,8 @@
 
 #include "core/common/status.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/matmul_q8_act.h"
+#include "kernels/cpu/q8_activations.h"
 
 namespace mixcon {
 namespace {
@@ -81,8 +83,20 @@ class CpuBackend final : public Backend {
     return (n + 15) / 16 * 16;
   }
 
+  int64_t q8_activation_bytes(int64_t rows, int64_t max_cols) const override {
+    return cpu::q8_activation_bytes(rows, (max_cols + 31) / 32 * 32);
+  }
+
   void matmul(const ExecContext& cx, const MatrixRef& w, const float* x, int64_t n,
               float* y) const override {
+    if (cx.q8_act && w.dtype == DType::Q8_0) {
+      if (cpu::q8_activation_bytes(n, w.cols) > cx.q8_act_bytes)
+        fail(Status::Internal, "matmul: the session's int8 activation buffer is too small");
+      cpu::Q8Activations a = cpu::q8_activations_in(cx.q8_act, n, w.cols);
+      cpu::quantize_q8_activations(x, a, cx.n_threads);
+      cpu::matmul_q8_act(w, a, y, cx);
+      return;
+    }
     cpu::matmul(w, x, n, y, cx);
   }
   void embed(const ExecContext& cx, const MatrixRef& table, const int32_t* tokens, int64_t n,

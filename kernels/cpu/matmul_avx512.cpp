@@ -42,6 +42,7 @@ MIXCON_AVX512_INLINE float hsum(__m512 v) {
 }
 
 using avx512::tail_mask;
+using avx512::transpose16;
 
 // 16 weights of one stored row from column k, as exact floats; `m` masks a
 // tail (columns past the row read as 0).
@@ -142,35 +143,6 @@ MIXCON_AVX512 void matvec_rows_q8(const MatrixRef& w, const float* x, float* y, 
 // tokens pass over them. Each output still sums its products in k order, one
 // float accumulator, so the result does not depend on the tiling or on the
 // thread count.
-
-// Rows i of r[16] become columns: r[j][i] = old r[i][j].
-MIXCON_AVX512_INLINE void transpose16(__m512* r) {
-  __m512 t[16], u[16], v[16];
-#pragma GCC unroll 8
-  for (int i = 0; i < 8; ++i) {
-    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-  }
-#pragma GCC unroll 4
-  for (int i = 0; i < 4; ++i) {
-    u[4 * i + 0] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
-    u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
-    u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-    u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
-  }
-#pragma GCC unroll 2
-  for (int i = 0; i < 2; ++i)
-#pragma GCC unroll 4
-    for (int j = 0; j < 4; ++j) {
-      v[8 * i + j] = _mm512_shuffle_f32x4(u[8 * i + j], u[8 * i + 4 + j], 0x88);
-      v[8 * i + 4 + j] = _mm512_shuffle_f32x4(u[8 * i + j], u[8 * i + 4 + j], 0xDD);
-    }
-#pragma GCC unroll 8
-  for (int j = 0; j < 8; ++j) {
-    r[j] = _mm512_shuffle_f32x4(v[j], v[8 + j], 0x88);
-    r[8 + j] = _mm512_shuffle_f32x4(v[j], v[8 + j], 0xDD);
-  }
-}
 
 // Panel p of buf gets rows r + 16p .. +16, columns [k0, k0 + kc):
 // buf[(p·kcp + k)·16 + i] = w[r + 16p + i][k0 + k], kcp = kc rounded up to 16

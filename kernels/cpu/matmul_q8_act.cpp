@@ -1,0 +1,165 @@
+// Products of q8_0 weights with activations rounded to int8
+// (q8_activations.h): the portable and AVX2 kernels, and the dispatch that
+// also picks the AVX-512 VNNI ones (matmul_vnni.cpp).
+//
+// Every block's integer sum is exact on every path; what differs is only
+// the order of the float sum over blocks. Portable and VNNI prefill use the
+// canonical order (bitwise equal); decode and the AVX2 kernels sum in
+// vector lanes (equal within float rounding).
+#include "kernels/cpu/matmul_q8_act.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/common/status.h"
+#include "core/format/dtype.h"
+#include "kernels/cpu/convert.h"
+#include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/matmul_avx512.h"
+#include "kernels/cpu/matmul_vnni.h"
+#include "kernels/cpu/thread_pool.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define MIXCON_X86 1
+#endif
+
+namespace mixcon {
+namespace cpu {
+static_assert(kVnniScratchBytes <= kAvx512GemmScratchFloats * 4,
+              "the VNNI panel fits the per-thread matmul scratch");
+
+namespace {
+
+const BlockQ8_0* row_blocks(const MatrixRef& w, int64_t r) {
+  return reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(w.data) + r * w.row_bytes);
+}
+
+// The canonical order: block after block, one fused multiply-add each.
+float dot_portable(const BlockQ8_0* w, const int8_t* xq, const float* dx, int64_t nb) {
+  float acc = 0.0f;
+  for (int64_t b = 0; b < nb; ++b, xq += 32) {
+    int32_t s = 0;
+    for (int j = 0; j < 32; ++j) s += int32_t(w[b].qs[j]) * int32_t(xq[j]);
+    acc = std::fma(static_cast<float>(s), f16_bits_to_f32(w[b].d) * dx[b], acc);
+  }
+  return acc;
+}
+
+#ifdef MIXCON_X86
+#define MIXCON_AVX2_Q8 __attribute__((target("avx2,fma,f16c")))
+#define MIXCON_AVX2_Q8_INLINE MIXCON_AVX2_Q8 __attribute__((always_inline)) inline
+
+// Without VNNI: int8 widened to int16, pmaddwd sums pairs into int32 (exact).
+MIXCON_AVX2_Q8_INLINE __m256i widen_block_dot(__m256i w_lo, __m256i w_hi, const int8_t* xq) {
+  const __m256i x_lo = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(xq)));
+  const __m256i x_hi = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(xq + 16)));
+  return _mm256_add_epi32(_mm256_madd_epi16(w_lo, x_lo), _mm256_madd_epi16(w_hi, x_hi));
+}
+
+MIXCON_AVX2_Q8_INLINE float hsum8(__m256 s) {
+  __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+  h = _mm_add_ss(h, _mm_movehdup_ps(h));
+  return _mm_cvtss_f32(h);
+}
+
+// R weight rows × T tokens: each block's weights are widened once for the T
+// tokens, each token's once for the R rows; one 8-lane float accumulator
+// per output, reduced at the end.
+template <int R, int T>
+MIXCON_AVX2_Q8_INLINE void tile_avx2(const MatrixRef& w, int64_t r0, const Q8Activations& x,
+                                     int64_t t0, float* y) {
+  const int64_t nb = w.cols / 32;
+  const BlockQ8_0* rows[R];
+  for (int r = 0; r < R; ++r) rows[r] = row_blocks(w, r0 + r);
+  __m256 acc[R][T];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    __m256i wl[R], wh[R];
+    float dw[R];
+    for (int r = 0; r < R; ++r) {
+      wl[r] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[r][b].qs)));
+      wh[r] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[r][b].qs + 16)));
+      dw[r] = _cvtsh_ss(rows[r][b].d);
+    }
+    for (int t = 0; t < T; ++t) {
+      const int8_t* xq = x.row_q(t0 + t) + b * 32;
+      const __m256i x_lo = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(xq)));
+      const __m256i x_hi = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(xq + 16)));
+      const float dx = x.row_d(t0 + t)[b];
+      for (int r = 0; r < R; ++r) {
+        const __m256i s = _mm256_add_epi32(_mm256_madd_epi16(wl[r], x_lo), _mm256_madd_epi16(wh[r], x_hi));
+        acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(dw[r] * dx), acc[r][t]);
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) y[(t0 + t) * w.rows + r0 + r] = hsum8(acc[r][t]);
+}
+
+template <int R>
+MIXCON_AVX2_Q8 void rows_all_tokens_avx2(const MatrixRef& w, int64_t r0, const Q8Activations& x,
+                                         float* y) {
+  int64_t t = 0;
+  for (; t + 4 <= x.n; t += 4) tile_avx2<R, 4>(w, r0, x, t, y);
+  for (; t < x.n; ++t) tile_avx2<R, 1>(w, r0, x, t, y);
+}
+
+MIXCON_AVX2_Q8 void matmul_rows_avx2(const MatrixRef& w, const Q8Activations& x, float* y,
+                                     int64_t r0, int64_t r1) {
+  int64_t r = r0;
+  for (; r + 2 <= r1; r += 2) rows_all_tokens_avx2<2>(w, r, x, y);
+  if (r < r1) rows_all_tokens_avx2<1>(w, r, x, y);
+}
+#endif  // MIXCON_X86
+
+void matmul_rows_portable(const MatrixRef& w, const Q8Activations& x, float* y, int64_t r0,
+                          int64_t r1) {
+  for (int64_t r = r0; r < r1; ++r)
+    for (int64_t t = 0; t < x.n; ++t)
+      y[t * w.rows + r] = dot_portable(row_blocks(w, r), x.row_q(t), x.row_d(t), x.blocks());
+}
+
+bool use_vnni() { return kernel_path() == KernelPath::Avx512 && cpu_has_avx512_vnni(); }
+
+// Rows [r0, r1) of share t of nt: multiples of 16 rows (the VNNI panel), so
+// shares never write one cache line of y.
+void share_rows(int64_t rows, int t, int nt, int64_t* r0, int64_t* r1) {
+  const int64_t units = (rows + 15) / 16;
+  const int64_t per = (units + nt - 1) / nt;
+  *r0 = std::min(rows, t * per * 16);
+  *r1 = std::min(rows, (t + 1) * per * 16);
+}
+
+}  // namespace
+
+void matmul_q8_act(const MatrixRef& w, const Q8Activations& x, float* y, const ExecContext& cx) {
+  if (w.dtype != DType::Q8_0 || w.cols != x.cols)
+    fail(Status::Internal, "matmul_q8_act: needs q8_0 weights as wide as the activations");
+  const bool vnni = use_vnni();
+  const KernelPath path = kernel_path();
+  // Decode splits by the bytes streamed, like matvec (matmul_avx512.cpp).
+  const int nt = x.n == 1 ? (w.rows * w.row_bytes < (int64_t(1) << 18) ? 1 : cx.n_threads)
+                          : threads_for(w.rows * w.cols * x.n, cx.n_threads);
+  parallel(nt, [&](int t, int parts) {
+    int64_t r0, r1;
+    share_rows(w.rows, t, parts, &r0, &r1);
+    if (r0 >= r1) return;
+    if (vnni) {
+      if (x.n == 1) return matvec_q8act_rows_vnni(w, x, y, r0, r1);
+      return matmul_q8act_rows_vnni(w, x, y, r0, r1,
+                                    cx.scratch + int64_t(t) * cx.scratch_floats_per_thread);
+    }
+#ifdef MIXCON_X86
+    if (path != KernelPath::Portable) return matmul_rows_avx2(w, x, y, r0, r1);
+#endif
+    (void)path;
+    matmul_rows_portable(w, x, y, r0, r1);
+  });
+}
+
+}  // namespace cpu
+}  // namespace mixcon

@@ -1,0 +1,30 @@
+// q8_0 weights × int8-rounded activations (q8_activations.h) by AVX-512
+// VNNI (matmul_vnni.cpp). Call only when cpu_has_avx512_vnni() and the
+// AVX-512 path is in use; the caller splits rows over threads.
+#pragma once
+
+#include <cstdint>
+
+#include "core/backend.h"
+#include "kernels/cpu/q8_activations.h"
+
+namespace mixcon {
+namespace cpu {
+
+bool cpu_has_avx512_vnni();
+
+// Columns packed per panel (16 rows) in the prefill kernel; the per-thread
+// buffer holds two panels: kVnniPanelCols·16 bytes of weights and
+// kVnniPanelCols/2 floats of scales each.
+constexpr int64_t kVnniPanelCols = 512;
+constexpr int64_t kVnniScratchBytes = 2 * (kVnniPanelCols * 16 + kVnniPanelCols / 2 * 4);
+
+// y[r] = w[r] · x row 0, r in [r0, r1) (decode).
+void matvec_q8act_rows_vnni(const MatrixRef& w, const Q8Activations& x, float* y, int64_t r0,
+                            int64_t r1);
+// y[t, r] = w[r] · x row t, every t < x.n, r in [r0, r1) (prefill).
+void matmul_q8act_rows_vnni(const MatrixRef& w, const Q8Activations& x, float* y, int64_t r0,
+                            int64_t r1, void* buf);
+
+}  // namespace cpu
+}  // namespace mixcon

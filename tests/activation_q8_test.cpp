@@ -1,0 +1,289 @@
+// Int8 activations (SessionOptions::activation_dtype = Q8_0): the rounding
+// is the same on every kernel path; products with q8_0 weights equal a
+// float64 evaluation of the block formula of q8_activations.h on every path
+// (portable and VNNI prefill bit for bit); a session's logits stay close to
+// the exact ones, prefill agrees with steps, thread counts agree bitwise,
+// forks keep the option; other dtypes and non-q8_0 weights are exact.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "core/common/status.h"
+#include "core/format/dtype.h"
+#include "kernels/cpu/convert.h"
+#include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/matmul_q8_act.h"
+#include "kernels/cpu/q8_activations.h"
+#include "model_test_util.h"
+
+namespace mixcon {
+namespace {
+
+using cpu::KernelPath;
+using testutil::Variant;
+
+const KernelPath kPaths[] = {KernelPath::Portable, KernelPath::Avx2, KernelPath::Avx512};
+
+class ForcedPath {
+ public:
+  explicit ForcedPath(KernelPath p) : ok_(cpu::force_kernel_path(p)) {}
+  ~ForcedPath() { cpu::clear_forced_kernel_path(); }
+  bool ok() const { return ok_; }
+
+ private:
+  bool ok_;
+};
+
+std::vector<float> rnd(int64_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 g(seed);
+  std::uniform_real_distribution<float> d(-scale, scale);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) x = d(g);
+  return v;
+}
+
+struct Quantized {
+  std::vector<uint8_t> buf;
+  cpu::Q8Activations a;
+};
+
+Quantized quantize(const std::vector<float>& x, int64_t n, int64_t cols, int threads = 1) {
+  Quantized q;
+  q.buf.assign(size_t(cpu::q8_activation_bytes(n, cols) + 64), 0);
+  void* at = q.buf.data() + (64 - reinterpret_cast<uintptr_t>(q.buf.data()) % 64) % 64;
+  q.a = cpu::q8_activations_in(at, n, cols);
+  cpu::quantize_q8_activations(x.data(), q.a, threads);
+  return q;
+}
+
+TEST(Q8Activations, RoundingFollowsTheDefinitionOnEveryPath) {
+  const int64_t n = 5, cols = 96;
+  std::vector<float> x = rnd(n * cols, 3);
+  for (int j = 32; j < 64; ++j) x[size_t(j)] = 0.0f;  // an all-zero block: d = 0, q = 0
+  x[70] = 1e-30f;                                       // tiny next to its block's largest
+  std::vector<int8_t> first;
+  for (KernelPath p : kPaths) {
+    ForcedPath f(p);
+    if (!f.ok()) continue;
+    SCOPED_TRACE(cpu::kernel_path_name(p));
+    Quantized q = quantize(x, n, cols);
+    for (int64_t t = 0; t < n; ++t)
+      for (int64_t b = 0; b < cols / 32; ++b) {
+        const float* xb = &x[size_t(t * cols + b * 32)];
+        float amax = 0;
+        for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(xb[j]));
+        ASSERT_EQ(q.a.row_d(t)[b], amax / 127.0f);
+        int32_t sum = 0;
+        for (int j = 0; j < 32; ++j) {
+          const int8_t qv = q.a.row_q(t)[b * 32 + j];
+          // Nearest, so within half a step of x / d.
+          if (amax > 0) EXPECT_LE(std::fabs(qv - xb[j] * 127.0f / amax), 0.5f + 1e-5f);
+          else EXPECT_EQ(qv, 0);
+          sum += qv;
+          if (j % 4 == 3) {
+            int32_t g = 0;
+            for (int k = j - 3; k <= j; ++k) g += q.a.row_q(t)[b * 32 + k];
+            EXPECT_EQ(q.a.row_bias_group(t)[b * 8 + j / 4], -128 * g);
+          }
+        }
+        EXPECT_EQ(q.a.row_bias_block(t)[b], -128 * sum);
+      }
+    std::vector<int8_t> all(q.a.q, q.a.q + n * cols);
+    if (first.empty()) first = all;
+    EXPECT_EQ(all, first) << "paths round differently";
+  }
+}
+
+// y by the formula in float64: Σ_b d_w·d_x·Σ_j q_w·q_x.
+std::vector<double> reference(const std::vector<uint8_t>& w, int64_t rows, int64_t cols,
+                              const cpu::Q8Activations& a) {
+  std::vector<double> y(size_t(a.n * rows));
+  const BlockQ8_0* wb = reinterpret_cast<const BlockQ8_0*>(w.data());
+  for (int64_t t = 0; t < a.n; ++t)
+    for (int64_t r = 0; r < rows; ++r) {
+      double acc = 0;
+      for (int64_t b = 0; b < cols / 32; ++b) {
+        const BlockQ8_0& blk = wb[r * cols / 32 + b];
+        int64_t s = 0;
+        for (int j = 0; j < 32; ++j) s += int64_t(blk.qs[j]) * a.row_q(t)[b * 32 + j];
+        acc += double(cpu::f16_bits_to_f32(blk.d)) * a.row_d(t)[b] * double(s);
+      }
+      y[size_t(t * rows + r)] = acc;
+    }
+  return y;
+}
+
+std::vector<float> product(const MatrixRef& w, const cpu::Q8Activations& a, int threads) {
+  const int64_t per_thread = cpu::matmul_scratch_floats(w.cols);
+  std::vector<float> scratch(size_t(per_thread * threads));
+  ExecContext cx;
+  cx.n_threads = threads;
+  cx.scratch = scratch.data();
+  cx.scratch_floats_per_thread = per_thread;
+  std::vector<float> y(size_t(a.n * w.rows));
+  cpu::matmul_q8_act(w, a, y.data(), cx);
+  return y;
+}
+
+TEST(Q8Activations, ProductsMatchTheBlockFormulaOnEveryPath) {
+  // 544 columns: a VNNI panel of 512 and one more with an odd block count;
+  // 37 and 67 rows: partial panels; 13 tokens: two 6-token tiles and a tail.
+  for (int64_t cols : {32, 64, 544}) {
+    for (int64_t rows : {1, 16, 37, 67}) {
+      const std::vector<float> src = rnd(rows * cols, uint32_t(rows * 7 + cols));
+      std::vector<uint8_t> w(size_t(rows * dtype_row_bytes(DType::Q8_0, cols)));
+      for (int64_t r = 0; r < rows; ++r)
+        quantize_row(DType::Q8_0, &src[size_t(r * cols)], &w[size_t(r * dtype_row_bytes(DType::Q8_0, cols))], cols);
+      const MatrixRef m{DType::Q8_0, rows, cols, dtype_row_bytes(DType::Q8_0, cols), w.data()};
+      for (int64_t n : {1, 2, 13}) {
+        const std::vector<float> x = rnd(n * cols, uint32_t(n * 31 + cols), 3.0f);
+        Quantized q = quantize(x, n, cols);
+        const std::vector<double> ref = reference(w, rows, cols, q.a);
+        std::vector<float> portable;
+        for (KernelPath p : kPaths) {
+          ForcedPath f(p);
+          if (!f.ok()) continue;
+          const std::vector<float> y = product(m, q.a, 1);
+          for (size_t j = 0; j < y.size(); ++j)
+            ASSERT_NEAR(y[j], ref[j], 1e-5 * (std::fabs(ref[j]) + 1.0))
+                << cpu::kernel_path_name(p) << " rows=" << rows << " cols=" << cols << " n=" << n;
+          EXPECT_EQ(product(m, q.a, 2), y) << "thread counts differ";
+          if (p == KernelPath::Portable) portable = y;
+          // The VNNI prefill sums blocks in the portable (canonical) order.
+          if (p == KernelPath::Avx512 && n > 1 && cpu::cpu_supports(KernelPath::Avx512))
+            EXPECT_EQ(y, portable) << "VNNI prefill is not the canonical order";
+        }
+      }
+    }
+  }
+}
+
+// ---- sessions -------------------------------------------------------------------------
+
+SessionOptions with_act(DType t, int n_threads = 0, int64_t chunk = 64) {
+  SessionOptions o;
+  o.activation_dtype = t;
+  o.n_threads = n_threads;
+  o.prefill_chunk = chunk;
+  return o;
+}
+
+double rel_diff(const float* a, const float* b, int64_t V) {
+  return testutil::max_abs_diff(a, b, V) / std::max(testutil::max_abs(b, V), 1e-30);
+}
+
+Variant q8_variant() {
+  for (const Variant& v : testutil::all_variants())
+    if (v.dtype == DType::Q8_0) return v;
+  return {};
+}
+
+// Rounding each activation to 1/254 of its block's largest moves these
+// random models' logits by at most this fraction of the row's largest
+// |logit| (measured below and printed).
+constexpr double kCloseToExact = 5e-2;
+// Prefill and steps round the same activations, but a product summed in
+// another float order can put a value on the other side of a rounding
+// boundary downstream: one int8 step of one activation.
+constexpr double kPrefillVsSteps = 1e-2;
+
+TEST(Q8ActivationSession, LogitsStayCloseToTheExactOnes) {
+  auto model = testutil::make_model(q8_variant(), 41, 1);
+  const int64_t V = model->config().vocab_size, T = 100;
+  const auto toks = testutil::random_tokens(T, V, 5);
+  Session exact(model, with_act(DType::F32)), q8(model, with_act(DType::Q8_0));
+  EXPECT_EQ(q8.activation_dtype(), DType::Q8_0);
+  std::vector<float> a(size_t(T * V)), b(size_t(T * V));
+  exact.feed(toks.data(), T, nullptr, a.data());
+  q8.feed(toks.data(), T, nullptr, b.data());
+  double worst = 0;
+  for (int64_t i = 0; i < T; ++i) worst = std::max(worst, rel_diff(&b[size_t(i * V)], &a[size_t(i * V)], V));
+  std::printf("  int8 activations: worst |diff|/max|row| vs exact = %.3g\n", worst);
+  EXPECT_LE(worst, kCloseToExact);
+  EXPECT_GT(worst, 0.0) << "the activations were not rounded";
+}
+
+TEST(Q8ActivationSession, PrefillEqualsStepsAndThreadCountsAgreeBitwise) {
+  auto model = testutil::make_model(q8_variant(), 42, 1);
+  const int64_t V = model->config().vocab_size, T = 64 * 2 + 5;
+  const auto toks = testutil::random_tokens(T, V, 6);
+  Session steps(model, with_act(DType::Q8_0, 1)), once(model, with_act(DType::Q8_0, 1)),
+      twice(model, with_act(DType::Q8_0, 2));
+  std::vector<float> all1(size_t(T * V)), all2(size_t(T * V));
+  once.feed(toks.data(), T, nullptr, all1.data());
+  twice.feed(toks.data(), T, nullptr, all2.data());
+  EXPECT_EQ(0, std::memcmp(all1.data(), all2.data(), all1.size() * sizeof(float)));
+  EXPECT_EQ(testutil::state_of(once), testutil::state_of(twice));
+  double worst = 0;
+  for (int64_t i = 0; i < T; ++i) {
+    steps.feed(&toks[size_t(i)], 1);
+    worst = std::max(worst, rel_diff(steps.logits(), &all1[size_t(i * V)], V));
+  }
+  std::printf("  int8 activations: worst prefill vs steps = %.3g\n", worst);
+  EXPECT_LE(worst, kPrefillVsSteps);
+}
+
+TEST(Q8ActivationSession, EveryKernelPathAgrees) {
+  auto model = testutil::make_model(q8_variant(), 43, 1);
+  const int64_t V = model->config().vocab_size, T = 40;
+  const auto toks = testutil::random_tokens(T, V, 7);
+  std::vector<float> first;
+  for (KernelPath p : kPaths) {
+    ForcedPath f(p);
+    if (!f.ok()) continue;
+    Session s(model, with_act(DType::Q8_0));
+    std::vector<float> all(size_t(T * V));
+    s.feed(toks.data(), T, nullptr, all.data());
+    s.feed(toks.data(), 1);  // and a decode step
+    all.insert(all.end(), s.logits(), s.logits() + V);
+    if (first.empty()) {
+      first = all;
+      continue;
+    }
+    for (int64_t i = 0; i <= T; ++i)
+      ASSERT_LE(rel_diff(&all[size_t(i * V)], &first[size_t(i * V)], V), kPrefillVsSteps)
+          << cpu::kernel_path_name(p) << " row " << i;
+  }
+}
+
+TEST(Q8ActivationSession, ForksKeepItAndOtherWeightsStayExact) {
+  auto q8 = testutil::make_model(q8_variant(), 44, 1);
+  const int64_t V = q8->config().vocab_size;
+  const auto toks = testutil::random_tokens(30, V, 8);
+  Session a(q8, with_act(DType::Q8_0));
+  a.feed(toks.data(), 20);
+  auto b = a.fork();
+  EXPECT_EQ(b->activation_dtype(), DType::Q8_0);
+  a.feed(toks.data() + 20, 10);
+  b->feed(toks.data() + 20, 10);
+  EXPECT_EQ(0, std::memcmp(a.logits(), b->logits(), size_t(V) * sizeof(float)));
+
+  // An f32 model has no q8_0 product: the option changes no bit.
+  auto f32 = testutil::make_model(testutil::all_variants()[0], 44, 1);
+  Session exact(f32, with_act(DType::F32)), opt(f32, with_act(DType::Q8_0));
+  exact.feed(toks.data(), 30);
+  opt.feed(toks.data(), 30);
+  EXPECT_EQ(0, std::memcmp(exact.logits(), opt.logits(), size_t(f32->config().vocab_size) * sizeof(float)));
+  // The buffer is planned only when asked for.
+  EXPECT_GT(opt.memory_bytes(), exact.memory_bytes());
+}
+
+TEST(Q8ActivationSession, OtherActivationDtypesAreRefused) {
+  auto model = testutil::make_model(q8_variant(), 45, 1);
+  for (DType t : {DType::F16, DType::BF16}) {
+    try {
+      Session s(model, with_act(t));
+      ADD_FAILURE() << dtype_name(t) << " activations were accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.status(), Status::Unsupported);
+      EXPECT_NE(std::string(e.what()).find("activation_dtype"), std::string::npos) << e.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace mixcon
