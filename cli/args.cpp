@@ -92,7 +92,8 @@ Option opt_kv_dtype(int32_t* out) {
 Option opt_activations(int32_t* out) {
   Option o{{"--activations"}, "T",
            "products with q8_0 weights: f32 (exact) or q8_0 (activations rounded to int8, "
-           "integer dot products: faster, ~1e-2 of the logits) (default f32)",
+           "integer dot products: ~2x faster prefill where the CPU has AVX-512 VNNI, "
+           "logits move by ~5e-3) (default f32)",
            false, nullptr};
   o.set = [out](const std::string& v) {
     if (v == "f32") *out = MIXCON_DTYPE_F32;

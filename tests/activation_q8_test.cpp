@@ -18,6 +18,7 @@
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/matmul_q8_act.h"
 #include "kernels/cpu/q8_activations.h"
+#include "kernel_test_util.h"
 #include "model_test_util.h"
 
 namespace mixcon {
@@ -28,23 +29,8 @@ using testutil::Variant;
 
 const KernelPath kPaths[] = {KernelPath::Portable, KernelPath::Avx2, KernelPath::Avx512};
 
-class ForcedPath {
- public:
-  explicit ForcedPath(KernelPath p) : ok_(cpu::force_kernel_path(p)) {}
-  ~ForcedPath() { cpu::clear_forced_kernel_path(); }
-  bool ok() const { return ok_; }
-
- private:
-  bool ok_;
-};
-
-std::vector<float> rnd(int64_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 g(seed);
-  std::uniform_real_distribution<float> d(-scale, scale);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (float& x : v) x = d(g);
-  return v;
-}
+using testutil::ForcedPath;
+using testutil::rnd;
 
 struct Quantized {
   std::vector<uint8_t> buf;

@@ -175,6 +175,22 @@ TEST_F(CudaModelTest, Q8KvCacheIsCpuOnly) {
   }
 }
 
+// Int8 activation products are a CPU kernel; the GPU computes in float32.
+TEST_F(CudaModelTest, Int8ActivationsAreCpuOnly) {
+  const Variant v{"q8_0", DType::Q8_0};
+  const std::vector<uint8_t> bytes = testutil::model_bytes(testutil::variant_config(v), v.dtype, 24);
+  SessionOptions o;
+  o.activation_dtype = DType::Q8_0;
+  EXPECT_NO_THROW(Session(load_on(bytes, Device::Cpu), o));
+  try {
+    Session gpu(load_on(bytes, Device::Cuda), o);
+    ADD_FAILURE() << "int8 activations were accepted on CUDA";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status(), Status::Unsupported);
+    EXPECT_NE(std::string(e.what()).find("CPU-only"), std::string::npos) << e.what();
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Variants, CudaModelTest, ::testing::ValuesIn(testutil::all_variants()),
                          [](const ::testing::TestParamInfo<Variant>& i) { return i.param.name; });
 

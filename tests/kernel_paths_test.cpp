@@ -21,6 +21,7 @@
 #include "core/session/session.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernel_test_util.h"
 
 namespace mixcon {
 namespace {
@@ -30,24 +31,8 @@ using cpu::KernelPath;
 const KernelPath kPaths[] = {KernelPath::Portable, KernelPath::Avx2, KernelPath::Avx512};
 const DType kDtypes[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0};
 
-// Pins the kernel path for one scope.
-class ForcedPath {
- public:
-  explicit ForcedPath(KernelPath p) : ok_(cpu::force_kernel_path(p)) {}
-  ~ForcedPath() { cpu::clear_forced_kernel_path(); }
-  bool ok() const { return ok_; }
-
- private:
-  bool ok_;
-};
-
-std::vector<float> rnd(int64_t n, uint32_t seed) {
-  std::mt19937 g(seed);
-  std::uniform_real_distribution<float> d(-1.0f, 1.0f);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (float& x : v) x = d(g);
-  return v;
-}
+using testutil::ForcedPath;
+using testutil::rnd;
 
 struct Stored {
   MatrixRef ref;

@@ -16,19 +16,14 @@
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/vec_math.h"
+#include "kernel_test_util.h"
 
 namespace mixcon {
 namespace {
 
 using cpu::DotFn;
 
-std::vector<float> rnd(int64_t n, uint32_t seed, float a = 1.0f) {
-  std::mt19937 g(seed);
-  std::uniform_real_distribution<float> d(-a, a);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (float& x : v) x = d(g);
-  return v;
-}
+using testutil::rnd;
 
 // A matrix stored as `t`, plus its exact float values.
 struct Stored {

@@ -287,37 +287,16 @@ void matmul_rows_avx512(const MatrixRef& w, const float* x, int64_t n, float* y,
   }
 }
 
-namespace {
-
-// Rows [r0, r1) of thread t of nt: contiguous ranges in multiples of 16 rows,
-// so threads never write the same cache line of y.
-void thread_rows(int64_t rows, int t, int nt, int64_t* r0, int64_t* r1) {
-  const int64_t units = (rows + 15) / 16;
-  const int64_t per = (units + nt - 1) / nt;
-  *r0 = std::min(rows, t * per * 16);
-  *r1 = std::min(rows, (t + 1) * per * 16);
-}
-
-}  // namespace
-
-// A decode step runs ~10 matrix-vector products per layer; waking a thread
-// team costs microseconds (more on a busy machine). What a product costs is
-// the bytes it streams, so matrices of at least kMatvecParallelMinBytes are
-// split: counting multiply-adds (2^19) left the f32 selection matrices of a
-// Conba layer (512 KiB each) on one thread, a fifth of the worker's time idle
-// in a bench-small q8_0 step; splitting them measured +3% decode (6 of 6
-// alternating runs).
-constexpr int64_t kMatvecParallelMinBytes = int64_t(1) << 18;
 
 void matvec_avx512(const MatrixRef& w, const float* x, float* y, int n_threads) {
-  const int nt = w.rows * w.row_bytes < kMatvecParallelMinBytes ? 1 : n_threads;
+  const int nt = matvec_threads(w, n_threads);
   if (nt <= 1) {
     matvec_rows_avx512(w, x, y, 0, w.rows);
     return;
   }
   parallel(nt, [&](int t, int parts) {
     int64_t r0, r1;
-    thread_rows(w.rows, t, parts, &r0, &r1);
+    share_rows16(w.rows, t, parts, &r0, &r1);
     if (r0 < r1) matvec_rows_avx512(w, x, y, r0, r1);
   });
 }
@@ -331,7 +310,7 @@ void matmul_avx512(const MatrixRef& w, const float* x, int64_t n, float* y,
   }
   parallel(nt, [&](int t, int parts) {
     int64_t r0, r1;
-    thread_rows(w.rows, t, parts, &r0, &r1);
+    share_rows16(w.rows, t, parts, &r0, &r1);
     if (r0 < r1)
       matmul_rows_avx512(w, x, n, y, r0, r1, cx.scratch + int64_t(t) * cx.scratch_floats_per_thread);
   });

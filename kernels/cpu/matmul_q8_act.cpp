@@ -125,15 +125,6 @@ void matmul_rows_portable(const MatrixRef& w, const Q8Activations& x, float* y, 
 
 bool use_vnni() { return kernel_path() == KernelPath::Avx512 && cpu_has_avx512_vnni(); }
 
-// Rows [r0, r1) of share t of nt: multiples of 16 rows (the VNNI panel), so
-// shares never write one cache line of y.
-void share_rows(int64_t rows, int t, int nt, int64_t* r0, int64_t* r1) {
-  const int64_t units = (rows + 15) / 16;
-  const int64_t per = (units + nt - 1) / nt;
-  *r0 = std::min(rows, t * per * 16);
-  *r1 = std::min(rows, (t + 1) * per * 16);
-}
-
 }  // namespace
 
 void matmul_q8_act(const MatrixRef& w, const Q8Activations& x, float* y, const ExecContext& cx) {
@@ -141,12 +132,11 @@ void matmul_q8_act(const MatrixRef& w, const Q8Activations& x, float* y, const E
     fail(Status::Internal, "matmul_q8_act: needs q8_0 weights as wide as the activations");
   const bool vnni = use_vnni();
   const KernelPath path = kernel_path();
-  // Decode splits by the bytes streamed, like matvec (matmul_avx512.cpp).
-  const int nt = x.n == 1 ? (w.rows * w.row_bytes < (int64_t(1) << 18) ? 1 : cx.n_threads)
+  const int nt = x.n == 1 ? matvec_threads(w, cx.n_threads)
                           : threads_for(w.rows * w.cols * x.n, cx.n_threads);
   parallel(nt, [&](int t, int parts) {
     int64_t r0, r1;
-    share_rows(w.rows, t, parts, &r0, &r1);
+    share_rows16(w.rows, t, parts, &r0, &r1);
     if (r0 >= r1) return;
     if (vnni) {
       if (x.n == 1) return matvec_q8act_rows_vnni(w, x, y, r0, r1);
