@@ -245,10 +245,12 @@ static void mxb_sampler_free(mixcon_sampler* sampler) { mixcon_sampler_free(samp
 /* ---- session -------------------------------------------------------------- */
 
 /* n_threads 0 = the model's; max_context 0 = the model's (the C defaults);
- * kv_dtype a mixcon_dtype (0 = f32, the default); prefill_chunk 0 = 512. */
+ * kv_dtype a mixcon_dtype (0 = f32, the default); prefill_chunk 0 = 512;
+ * activation_dtype a mixcon_dtype (0 = f32, exact; 3 = q8_0, int8
+ * activations for products with q8_0 weights). */
 static mixcon_session* mxb_session_create(mixcon_model* model, int32_t n_threads,
                                           int64_t max_context, int32_t kv_dtype,
-                                          int64_t prefill_chunk) {
+                                          int64_t prefill_chunk, int32_t activation_dtype) {
   mixcon_session_options o;
   mixcon_session* session = NULL;
   mixcon_session_options_init(&o);
@@ -256,6 +258,7 @@ static mixcon_session* mxb_session_create(mixcon_model* model, int32_t n_threads
   o.max_context = max_context;
   o.kv_dtype = kv_dtype;
   o.prefill_chunk = prefill_chunk;
+  o.activation_dtype = activation_dtype;
   MXB_CHECK(mixcon_session_create(model, &o, &session), NULL);
   return session;
 }

@@ -17,14 +17,16 @@ namespace Mixcon
         byte[] textBuf = new byte[256];
         readonly int[] tokenBuf = new int[1];
 
-        internal Session(Model model, long maxContext, int threads, KvDtype kvDtype, long prefillChunk)
+        internal Session(Model model, long maxContext, int threads, KvDtype kvDtype, long prefillChunk,
+                         Activations activations)
         {
             Model = model;
             vocabSize = model.VocabSize;
             eos = model.EosId;
             try
             {
-                handle = Own(MixconNative.session_create(model.Ptr, threads, maxContext, (int)kvDtype, prefillChunk));
+                handle = Own(MixconNative.session_create(model.Ptr, threads, maxContext, (int)kvDtype, prefillChunk,
+                                                         (int)activations));
             }
             finally { GC.KeepAlive(model); }
         }

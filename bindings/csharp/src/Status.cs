@@ -38,4 +38,15 @@ namespace Mixcon
         BF16 = 2,
         Q8_0 = 3,
     }
+
+    /// <summary>How a session's products with q8_0 weights treat their input (mixcon_dtype;
+    /// pinned numbers). F32 is exact (the weights widened to float); Q8_0 rounds the
+    /// activations to int8 as well (32-value blocks with a scale) and multiplies each block
+    /// in integers: faster prefill, for logits that move by about 1e-2 of the largest logit.
+    /// Products with f32, f16 or bf16 weights stay exact either way. CPU only.</summary>
+    public enum Activations
+    {
+        F32 = 0,
+        Q8_0 = 3,
+    }
 }

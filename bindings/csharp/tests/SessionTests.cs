@@ -154,6 +154,50 @@ namespace Mixcon.Tests
         }
 
         [Test]
+        public void Int8ActivationsLeaveF32WeightsExact()
+        {
+            // The test model's weights are all f32 (bindings/testing/make_test_model.cpp), and
+            // Activations.Q8_0 only changes products with q8_0 weights: the logits must be identical.
+            using (var exact = model.NewSession(256, activations: Activations.F32))
+            using (var int8 = model.NewSession(256, activations: Activations.Q8_0))
+            using (var greedy = Sampler.Greedy())
+            {
+                exact.Feed(Prompt);
+                int8.Feed(Prompt);
+                CollectionAssert.AreEqual(exact.Logits(), int8.Logits());
+                CollectionAssert.AreEqual(Steps(exact, greedy, 4), Steps(int8, greedy, 4));
+                // A number that is no Activations member reaches the library, which names the option.
+                var e = Assert.Throws<MixconException>(() => model.NewSession(activations: (Activations)1));
+                Assert.AreEqual(Status.Unsupported, e.Status);
+                StringAssert.Contains("activation", e.Message);
+            }
+        }
+
+        [Test]
+        public void Int8ActivationsMoveQ8LogitsALittleOnTheDefaultModel()
+        {
+            // models/mixcon-brown.mixc has q8_0 weights: Activations.Q8_0 rounds their products'
+            // input to int8, so the logits move, by about 1e-2 of the largest.
+            using (var m = new Model(TestModels.DefaultModel))
+            using (var exact = m.NewSession())
+            using (var int8 = m.NewSession(activations: Activations.Q8_0))
+            {
+                int[] prompt = m.Tokenize("The jury said that the city", true);
+                exact.Feed(prompt);
+                int8.Feed(prompt);
+                float[] a = exact.Logits(), b = int8.Logits();
+                float scale = 0, diff = 0;
+                for (int i = 0; i < a.Length; i++)
+                {
+                    scale = Math.Max(scale, Math.Abs(a[i]));
+                    diff = Math.Max(diff, Math.Abs(a[i] - b[i]));
+                }
+                Assert.Greater(diff, 0f, "int8 activations gave the exact logits");
+                Assert.LessOrEqual(diff, 0.05f * scale);
+            }
+        }
+
+        [Test]
         public void DamagedStateIsRejectedAndChangesNothing()
         {
             using (var s = model.NewSession())

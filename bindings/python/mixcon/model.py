@@ -129,13 +129,15 @@ class Model(NativeHandle):
                             self._handle(), 64)
 
     def session(self, max_context: int = 0, threads: int = 0, kv_dtype: str = "f32",
-                prefill_chunk: int = 0) -> Session:
+                prefill_chunk: int = 0, activations: str = "f32") -> Session:
         """A new Session over this model (0 = the model's context / threads;
-        kv_dtype "f32", "f16" or "bf16"; prefill_chunk 0 = 512: see Session)."""
+        kv_dtype "f32", "f16" or "bf16"; prefill_chunk 0 = 512; activations
+        "f32" (exact) or "q8_0" (int8 activations for products with q8_0
+        weights: faster prefill, logits within ~1e-2): see Session)."""
         from .session import Session
 
         return Session(self, max_context=max_context, threads=threads, kv_dtype=kv_dtype,
-                       prefill_chunk=prefill_chunk)
+                       prefill_chunk=prefill_chunk, activations=activations)
 
 
 def _sized_bytes(fill, handle, guess):

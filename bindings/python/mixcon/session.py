@@ -15,6 +15,8 @@ from .sampler import Sampler
 
 # mixcon_dtype numbers of the KV cache types a session can have.
 _KV_DTYPES = {"f32": 0, "f16": 1, "bf16": 2, "q8_0": 3}
+# mixcon_dtype numbers of the activation types products with q8_0 weights can take.
+_ACTIVATIONS = {"f32": 0, "q8_0": 3}
 
 
 class Session(NativeHandle):
@@ -24,13 +26,18 @@ class Session(NativeHandle):
     __slots__ = ("model", "_n_vocab", "_eos", "_text_buf", "_token_buf")
 
     def __init__(self, model: Model, max_context: int = 0, threads: int = 0,
-                 kv_dtype: str = "f32", prefill_chunk: int = 0):
+                 kv_dtype: str = "f32", prefill_chunk: int = 0, activations: str = "f32"):
         """max_context 0 = the model's; threads 0 = the model's thread count;
         kv_dtype "f32" (exact), "f16" or "bf16" (half the KV cache memory and
         the bytes a long-context step reads; keys and values rounded once),
         "q8_0" (about a quarter; needs heads of a multiple of 32, CPU only);
         prefill_chunk: tokens per prefill pass, 0 = 512 (more is faster and
-        needs more memory). All memory the session needs is planned here."""
+        needs more memory); activations: how products with q8_0 weights
+        treat their input, "f32" (exact) or "q8_0" (rounded to int8 per
+        32-value block and multiplied in integers: faster prefill, logits
+        that move by ~1e-2 of the largest; products with f32/f16/bf16
+        weights stay exact; CPU only). All memory the session needs is
+        planned here."""
         if not isinstance(model, Model):
             raise MixconError(Status.INVALID_ARGUMENT,
                               f"Session needs a Model, got {type(model).__name__}")
@@ -39,8 +46,13 @@ class Session(NativeHandle):
         except (KeyError, TypeError):
             raise MixconError(Status.INVALID_ARGUMENT,
                               f"kv_dtype must be one of {sorted(_KV_DTYPES)}, got {kv_dtype!r}") from None
-        self._init(native.session_create(model._handle(), threads, max_context, kv, prefill_chunk), model,
-                   model.n_vocab, model.eos_id)
+        try:
+            act = _ACTIVATIONS[activations]
+        except (KeyError, TypeError):
+            raise MixconError(Status.INVALID_ARGUMENT,
+                              f"activations must be one of {sorted(_ACTIVATIONS)}, got {activations!r}") from None
+        self._init(native.session_create(model._handle(), threads, max_context, kv, prefill_chunk, act),
+                   model, model.n_vocab, model.eos_id)
 
     def _init(self, ptr, model, n_vocab, eos):
         self._own(ptr, native.session_free)

@@ -320,17 +320,17 @@ public final class Model implements AutoCloseable {
 
   /** A new session with the model's full context and thread count. */
   public Session newSession() {
-    return new Session(this, 0, 0, KvDtype.F32, 0);
+    return new Session(this, 0, 0, KvDtype.F32, 0, Activations.F32);
   }
 
   /** A new session holding at most {@code maxContext} tokens (0 = the model's). */
   public Session newSession(long maxContext) {
-    return new Session(this, maxContext, 0, KvDtype.F32, 0);
+    return new Session(this, maxContext, 0, KvDtype.F32, 0, Activations.F32);
   }
 
   /** A new session; 0 for either argument means the model's value. */
   public Session newSession(long maxContext, int threads) {
-    return new Session(this, maxContext, threads, KvDtype.F32, 0);
+    return new Session(this, maxContext, threads, KvDtype.F32, 0, Activations.F32);
   }
 
   /**
@@ -338,7 +338,7 @@ public final class Model implements AutoCloseable {
    * {@link KvDtype#BF16} halve the cache; 0 for maxContext or threads means the model's value.
    */
   public Session newSession(long maxContext, int threads, KvDtype kvDtype) {
-    return new Session(this, maxContext, threads, kvDtype, 0);
+    return new Session(this, maxContext, threads, kvDtype, 0, Activations.F32);
   }
 
   /**
@@ -347,7 +347,19 @@ public final class Model implements AutoCloseable {
    * within the engine's prefill tolerance.
    */
   public Session newSession(long maxContext, int threads, KvDtype kvDtype, long prefillChunk) {
-    return new Session(this, maxContext, threads, kvDtype, prefillChunk);
+    return new Session(this, maxContext, threads, kvDtype, prefillChunk, Activations.F32);
+  }
+
+  /**
+   * As {@link #newSession(long, int, KvDtype, long)}, with products over q8_0 weights taking
+   * {@code activations}: {@link Activations#F32} is exact (the other overloads' choice);
+   * {@link Activations#Q8_0} rounds the activations to int8 per 32-value block and multiplies
+   * in integers, for a faster prefill and logits that move by about 1e-2 of the largest.
+   * Products with f32, f16 or bf16 weights stay exact. CPU only.
+   */
+  public Session newSession(
+      long maxContext, int threads, KvDtype kvDtype, long prefillChunk, Activations activations) {
+    return new Session(this, maxContext, threads, kvDtype, prefillChunk, activations);
   }
 
   public boolean isClosed() {

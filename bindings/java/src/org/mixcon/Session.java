@@ -21,15 +21,27 @@ public final class Session implements AutoCloseable {
   private final int[] tokenBuf = new int[1];
   private int lastToken = -1;
 
-  Session(Model model, long maxContext, int threads, KvDtype kvDtype, long prefillChunk) {
+  Session(
+      Model model,
+      long maxContext,
+      int threads,
+      KvDtype kvDtype,
+      long prefillChunk,
+      Activations activations) {
     if (kvDtype == null) {
       throw new MixconException(Status.INVALID_ARGUMENT, "kvDtype is null");
+    }
+    if (activations == null) {
+      throw new MixconException(Status.INVALID_ARGUMENT, "activations is null");
     }
     this.model = model;
     this.vocabSize = Math.toIntExact(model.vocabSize());
     this.eos = model.eosId();
     try {
-      handle = own(MixconNative.session_create(model.ptr(), threads, maxContext, kvDtype.code, prefillChunk));
+      handle =
+          own(
+              MixconNative.session_create(
+                  model.ptr(), threads, maxContext, kvDtype.code, prefillChunk, activations.code));
     } finally {
       model.keepAlive();
     }

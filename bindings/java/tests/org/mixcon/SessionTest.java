@@ -141,6 +141,48 @@ class SessionTest {
   }
 
   @Test
+  void int8ActivationsLeaveF32WeightsExact() {
+    // The test model's weights are all f32 (bindings/testing/make_test_model.cpp), and
+    // Activations.Q8_0 only changes products with q8_0 weights: the logits must be identical.
+    try (Session exact = model.newSession(256, 0, KvDtype.F32, 0, Activations.F32);
+        Session int8 = model.newSession(256, 0, KvDtype.F32, 0, Activations.Q8_0);
+        Sampler greedy = Sampler.greedy()) {
+      exact.feed(PROMPT);
+      int8.feed(PROMPT);
+      assertArrayEquals(exact.logits(), int8.logits());
+      assertArrayEquals(steps(exact, greedy, 4), steps(int8, greedy, 4));
+      MixconException e =
+          assertThrows(
+              MixconException.class, () -> model.newSession(0, 0, KvDtype.F32, 0, null));
+      assertEquals(Status.INVALID_ARGUMENT, e.status());
+      assertTrue(e.getMessage().contains("activations"), e.getMessage());
+    }
+  }
+
+  @Test
+  void int8ActivationsMoveQ8LogitsALittleOnTheDefaultModel() {
+    // models/mixcon-brown.mixc has q8_0 weights: Activations.Q8_0 rounds their products' input
+    // to int8, so the logits move, by about 1e-2 of the largest.
+    try (Model m = Model.load(TestModels.defaultModel());
+        Session exact = m.newSession();
+        Session int8 = m.newSession(0, 0, KvDtype.F32, 0, Activations.Q8_0)) {
+      int[] prompt = m.tokenize("The jury said that the city", true);
+      exact.feed(prompt);
+      int8.feed(prompt);
+      float[] a = exact.logits();
+      float[] b = int8.logits();
+      float scale = 0;
+      float diff = 0;
+      for (int i = 0; i < a.length; i++) {
+        scale = Math.max(scale, Math.abs(a[i]));
+        diff = Math.max(diff, Math.abs(a[i] - b[i]));
+      }
+      assertTrue(diff > 0, "int8 activations gave the exact logits");
+      assertTrue(diff <= 0.05f * scale, "max diff " + diff + " vs max |logit| " + scale);
+    }
+  }
+
+  @Test
   void damagedStateIsRejectedAndChangesNothing() {
     try (Session s = model.newSession()) {
       s.feed(PROMPT);
