@@ -17,6 +17,7 @@
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/matmul_q8_act.h"
+#include "kernels/cpu/matmul_vnni.h"
 #include "kernels/cpu/q8_activations.h"
 #include "kernel_test_util.h"
 #include "model_test_util.h"
@@ -130,19 +131,25 @@ TEST(Q8Activations, ProductsMatchTheBlockFormulaOnEveryPath) {
         Quantized q = quantize(x, n, cols);
         const std::vector<double> ref = reference(w, rows, cols, q.a);
         std::vector<float> portable;
-        for (KernelPath p : kPaths) {
-          ForcedPath f(p);
-          if (!f.ok()) continue;
-          const std::vector<float> y = product(m, q.a, 1);
-          for (size_t j = 0; j < y.size(); ++j)
-            ASSERT_NEAR(y[j], ref[j], 1e-5 * (std::fabs(ref[j]) + 1.0))
-                << cpu::kernel_path_name(p) << " rows=" << rows << " cols=" << cols << " n=" << n;
-          EXPECT_EQ(product(m, q.a, 2), y) << "thread counts differ";
-          if (p == KernelPath::Portable) portable = y;
-          // The VNNI prefill sums blocks in the portable (canonical) order.
-          if (p == KernelPath::Avx512 && n > 1 && cpu::cpu_supports(KernelPath::Avx512))
-            EXPECT_EQ(y, portable) << "VNNI prefill is not the canonical order";
-        }
+        for (KernelPath p : kPaths)
+          for (bool vnni : {true, false}) {
+            ForcedPath f(p);
+            if (!f.ok()) continue;
+            cpu::allow_vnni(vnni);
+            const std::vector<float> y = product(m, q.a, 1), y2 = product(m, q.a, 2);
+            cpu::allow_vnni(true);
+            const std::string where = std::string(cpu::kernel_path_name(p)) + (vnni ? "" : " without VNNI");
+            for (size_t j = 0; j < y.size(); ++j)
+              ASSERT_NEAR(y[j], ref[j], 1e-5 * (std::fabs(ref[j]) + 1.0))
+                  << where << " rows=" << rows << " cols=" << cols << " n=" << n;
+            EXPECT_EQ(y2, y) << where << ": thread counts differ";
+            if (p == KernelPath::Portable) portable = y;
+            // A VNNI prefill sums blocks in the portable (canonical) order.
+            const bool has_vnni = p == KernelPath::Avx512 ? cpu::cpu_has_avx512_vnni() || cpu::cpu_has_avx_vnni()
+                                  : p == KernelPath::Avx2 ? cpu::cpu_has_avx_vnni()
+                                                          : false;
+            if (vnni && has_vnni && n > 1) EXPECT_EQ(y, portable) << where << ": not the canonical order";
+          }
       }
     }
   }
@@ -218,22 +225,25 @@ TEST(Q8ActivationSession, EveryKernelPathAgrees) {
   const int64_t V = model->config().vocab_size, T = 40;
   const auto toks = testutil::random_tokens(T, V, 7);
   std::vector<float> first;
-  for (KernelPath p : kPaths) {
-    ForcedPath f(p);
-    if (!f.ok()) continue;
-    Session s(model, with_act(DType::Q8_0));
-    std::vector<float> all(size_t(T * V));
-    s.feed(toks.data(), T, nullptr, all.data());
-    s.feed(toks.data(), 1);  // and a decode step
-    all.insert(all.end(), s.logits(), s.logits() + V);
-    if (first.empty()) {
-      first = all;
-      continue;
+  for (KernelPath p : kPaths)
+    for (bool vnni : {true, false}) {
+      ForcedPath f(p);
+      if (!f.ok()) continue;
+      cpu::allow_vnni(vnni);
+      Session s(model, with_act(DType::Q8_0));
+      std::vector<float> all(size_t(T * V));
+      s.feed(toks.data(), T, nullptr, all.data());
+      s.feed(toks.data(), 1);  // and a decode step
+      all.insert(all.end(), s.logits(), s.logits() + V);
+      cpu::allow_vnni(true);
+      if (first.empty()) {
+        first = all;
+        continue;
+      }
+      for (int64_t i = 0; i <= T; ++i)
+        ASSERT_LE(rel_diff(&all[size_t(i * V)], &first[size_t(i * V)], V), kPrefillVsSteps)
+            << cpu::kernel_path_name(p) << (vnni ? "" : " without VNNI") << " row " << i;
     }
-    for (int64_t i = 0; i <= T; ++i)
-      ASSERT_LE(rel_diff(&all[size_t(i * V)], &first[size_t(i * V)], V), kPrefillVsSteps)
-          << cpu::kernel_path_name(p) << " row " << i;
-  }
 }
 
 TEST(Q8ActivationSession, ForksKeepItAndOtherWeightsStayExact) {

@@ -1,14 +1,18 @@
 // Products of q8_0 weights with activations rounded to int8
 // (q8_activations.h): the portable and AVX2 kernels, and the dispatch that
-// also picks the AVX-512 VNNI ones (matmul_vnni.cpp).
+// also picks the VNNI ones (q8_panel_simd.h: matmul_vnni.cpp,
+// matmul_avxvnni.cpp).
 //
 // Every block's integer sum is exact on every path; what differs is only
 // the order of the float sum over blocks. Portable and VNNI prefill use the
 // canonical order (bitwise equal); decode and the AVX2 kernels sum in
-// vector lanes (equal within float rounding).
+// vector lanes (equal within float rounding). Without VNNI, AVX2 widens to
+// int16 and the per-block scaling dominates: such a CPU prefills slower
+// with int8 activations than with exact float ones (measured 0.8x).
 #include "kernels/cpu/matmul_q8_act.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 
 #include "core/common/status.h"
@@ -123,27 +127,37 @@ void matmul_rows_portable(const MatrixRef& w, const Q8Activations& x, float* y, 
       y[t * w.rows + r] = dot_portable(row_blocks(w, r), x.row_q(t), x.row_d(t), x.blocks());
 }
 
-bool use_vnni() { return kernel_path() == KernelPath::Avx512 && cpu_has_avx512_vnni(); }
+std::atomic<bool> g_vnni_allowed{true};
 
 }  // namespace
+
+void allow_vnni(bool allowed) { g_vnni_allowed.store(allowed, std::memory_order_relaxed); }
 
 void matmul_q8_act(const MatrixRef& w, const Q8Activations& x, float* y, const ExecContext& cx) {
   if (w.dtype != DType::Q8_0 || w.cols != x.cols)
     fail(Status::Internal, "matmul_q8_act: needs q8_0 weights as wide as the activations");
-  const bool vnni = use_vnni();
   const KernelPath path = kernel_path();
+  // AVX-512 VNNI on the AVX-512 path; AVX-VNNI on the AVX2 path, or on the
+  // AVX-512 path of a CPU with it but not AVX-512 VNNI.
+  const bool allowed = g_vnni_allowed.load(std::memory_order_relaxed);
+  const bool vnni = allowed && path == KernelPath::Avx512 && cpu_has_avx512_vnni();
+  const bool avx_vnni = allowed && !vnni && path != KernelPath::Portable && cpu_has_avx_vnni();
   const int nt = x.n == 1 ? matvec_threads(w, cx.n_threads)
                           : threads_for(w.rows * w.cols * x.n, cx.n_threads);
   parallel(nt, [&](int t, int parts) {
     int64_t r0, r1;
     share_rows16(w.rows, t, parts, &r0, &r1);
     if (r0 >= r1) return;
+    float* buf = cx.scratch + int64_t(t) * cx.scratch_floats_per_thread;
     if (vnni) {
       if (x.n == 1) return matvec_q8act_rows_vnni(w, x, y, r0, r1);
-      return matmul_q8act_rows_vnni(w, x, y, r0, r1,
-                                    cx.scratch + int64_t(t) * cx.scratch_floats_per_thread);
+      return matmul_q8act_rows_vnni(w, x, y, r0, r1, buf);
     }
 #ifdef MIXCON_X86
+    if (avx_vnni) {
+      if (x.n == 1) return matvec_q8act_rows_avxvnni(w, x, y, r0, r1);
+      return matmul_q8act_rows_avxvnni(w, x, y, r0, r1, buf);
+    }
     if (path != KernelPath::Portable) return matmul_rows_avx2(w, x, y, r0, r1);
 #endif
     (void)path;

@@ -1,8 +1,9 @@
 // y[x.n, w.rows] = x · wᵀ for q8_0 weights and activations already rounded
-// to int8 (q8_activations.h): AVX-512 VNNI where the CPU has it, else AVX2
-// (int16 pair products), else portable; rows split over cx.n_threads
-// (results do not depend on the count). cx.scratch: kVnniScratchBytes per
-// thread (matmul_vnni.h).
+// to int8 (q8_activations.h): by VNNI where the CPU has it (AVX-512 VNNI on
+// the AVX-512 path, AVX-VNNI on the AVX2 path), else AVX2 (int16 pair
+// products), else portable; rows split over cx.n_threads (results do not
+// depend on the count). cx.scratch: kVnniScratchBytes per thread
+// (matmul_vnni.h).
 #pragma once
 
 #include "core/backend.h"
@@ -12,6 +13,10 @@ namespace mixcon {
 namespace cpu {
 
 void matmul_q8_act(const MatrixRef& w, const Q8Activations& x, float* y, const ExecContext& cx);
+
+// Tests only: false makes matmul_q8_act skip the VNNI kernels (so the AVX2
+// pmaddwd ones run on a CPU that has VNNI). Not while kernels run.
+void allow_vnni(bool allowed);
 
 }  // namespace cpu
 }  // namespace mixcon

@@ -1,6 +1,8 @@
-// q8_0 weights × int8-rounded activations (q8_activations.h) by AVX-512
-// VNNI (matmul_vnni.cpp). Call only when cpu_has_avx512_vnni() and the
-// AVX-512 path is in use; the caller splits rows over threads.
+// q8_0 weights × int8-rounded activations (q8_activations.h) by VNNI
+// (q8_panel_simd.h): AVX-512 VNNI (matmul_vnni.cpp; call only when
+// cpu_has_avx512_vnni() and the AVX-512 path is in use) and AVX-VNNI
+// (matmul_avxvnni.cpp; only when cpu_has_avx_vnni()). The caller splits rows
+// over threads.
 #pragma once
 
 #include <cstdint>
@@ -12,10 +14,12 @@ namespace mixcon {
 namespace cpu {
 
 bool cpu_has_avx512_vnni();
+bool cpu_has_avx_vnni();
 
-// Columns packed per panel (16 rows) in the prefill kernel; the per-thread
-// buffer holds two panels: kVnniPanelCols·16 bytes of weights and
-// kVnniPanelCols/2 floats of scales each.
+// Columns packed per panel in the prefill kernels; the per-thread buffer
+// holds two panels of 16 rows (AVX-512) or one of 8 (AVX-VNNI):
+// kVnniPanelCols·16 bytes of weights and kVnniPanelCols/2 floats of scales
+// per 16-row panel.
 constexpr int64_t kVnniPanelCols = 512;
 constexpr int64_t kVnniScratchBytes = 2 * (kVnniPanelCols * 16 + kVnniPanelCols / 2 * 4);
 
@@ -25,6 +29,11 @@ void matvec_q8act_rows_vnni(const MatrixRef& w, const Q8Activations& x, float* y
 // y[t, r] = w[r] · x row t, every t < x.n, r in [r0, r1) (prefill).
 void matmul_q8act_rows_vnni(const MatrixRef& w, const Q8Activations& x, float* y, int64_t r0,
                             int64_t r1, void* buf);
+// The same with AVX-VNNI (8 rows per panel).
+void matvec_q8act_rows_avxvnni(const MatrixRef& w, const Q8Activations& x, float* y, int64_t r0,
+                               int64_t r1);
+void matmul_q8act_rows_avxvnni(const MatrixRef& w, const Q8Activations& x, float* y, int64_t r0,
+                               int64_t r1, void* buf);
 
 }  // namespace cpu
 }  // namespace mixcon

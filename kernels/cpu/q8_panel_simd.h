@@ -1,0 +1,216 @@
+// Products of q8_0 weights with int8-rounded activations (q8_activations.h)
+// by the VNNI instruction vpdpbusd, written once for any vector width: V is
+// a traits struct — W lanes (weight rows per panel), an int32 and a float
+// register type, dpbusd (four u8·s8 products into each int32 lane, 4·W per
+// instruction), pack (W rows' blocks to 4-byte-group panels), masked row
+// loads/stores. matmul_vnni.cpp instantiates it with AVX-512 VNNI (16 rows),
+// matmul_avxvnni.cpp with AVX-VNNI (8 rows, for CPUs without AVX-512).
+//
+// vpdpbusd multiplies unsigned by signed bytes, so the packed weights have
+// their sign bit flipped (q + 128, unsigned) and each sum starts from
+// -128·Σ q_x (Q8Activations::bias_*), which takes the +128 back out exactly.
+//
+// Prefill: a panel vector holds the same 4 columns of W rows, so a token's 4
+// activations (one broadcast) multiply all W rows at once. Each lane sums
+// one block in int32, then adds float(sum)·(d_w·d_x) to its float
+// accumulator: block after block, one fused multiply-add each — the
+// canonical order of q8_activations.h, bit for bit on every width.
+// Decode streams each row once, one block per step with one lane per
+// 4-value group, so its float sums run in another order (equal within float
+// rounding, MODEL.md §5).
+//
+// Include it only inside a target region for V's instruction set, after
+// every header it relies on has been included outside the region.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "core/backend.h"
+#include "core/format/dtype.h"
+#include "kernels/cpu/q8_activations.h"
+
+#define MIXCON_Q8P_INLINE __attribute__((always_inline)) inline
+
+namespace mixcon {
+namespace cpu {
+namespace q8_panel {
+
+inline const BlockQ8_0* row_blocks(const MatrixRef& w, int64_t r) {
+  return reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(w.data) + r * w.row_bytes);
+}
+
+// ---- decode ----------------------------------------------------------------------------
+
+template <class V>
+MIXCON_Q8P_INLINE __m256 block_step(const BlockQ8_0& b, const int8_t* xq, const int32_t* bias,
+                                    float dx, __m256 acc) {
+  const __m256i sign = _mm256_set1_epi8(static_cast<char>(0x80));
+  const __m256i wq = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs)), sign);
+  const __m256i s = V::dpbusd256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias)), wq,
+                                 _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq)));
+  return _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(_cvtsh_ss(b.d) * dx), acc);
+}
+
+MIXCON_Q8P_INLINE float hsum8(__m256 s) {
+  __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+  h = _mm_add_ss(h, _mm_movehdup_ps(h));
+  return _mm_cvtss_f32(h);
+}
+
+// y[r] = w[r] · x row 0, r in [r0, r1).
+template <class V>
+void matvec_rows(const MatrixRef& w, const Q8Activations& x, float* y, int64_t r0, int64_t r1) {
+  const int64_t nb = w.cols / 32;
+  const int8_t* xq = x.row_q(0);
+  const float* dx = x.row_d(0);
+  const int32_t* bias = x.row_bias_group(0);
+  for (int64_t r = r0; r < r1; ++r) {
+    const BlockQ8_0* b = row_blocks(w, r);
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+    int64_t k = 0;
+    for (; k + 2 <= nb; k += 2) {
+      a0 = block_step<V>(b[k], xq + k * 32, bias + k * 8, dx[k], a0);
+      a1 = block_step<V>(b[k + 1], xq + (k + 1) * 32, bias + (k + 1) * 8, dx[k + 1], a1);
+    }
+    if (k < nb) a0 = block_step<V>(b[k], xq + k * 32, bias + k * 8, dx[k], a0);
+    y[r] = hsum8(_mm256_add_ps(a0, a1));
+  }
+}
+
+// ---- prefill: packed 4-byte-group panels ---------------------------------------------
+
+// Rows r .. r+W (rows past r1 repeat r1 - 1; their outputs are never
+// stored), columns [k0, k0 + kc) (kc % 32 == 0) into
+//   q[(k / 4)·4W + 4·i + j] = w[r + i][k0 + k + j] + 128   (as u8)
+//   d[(k / 32)·W + i]       = the scale of row r + i's block
+template <class V>
+void pack_panel(const MatrixRef& w, int64_t r, int64_t r1, int64_t k0, int64_t kc, uint8_t* q,
+                float* d) {
+  const BlockQ8_0* rows[V::W];
+  for (int i = 0; i < V::W; ++i) rows[i] = row_blocks(w, r + i < r1 ? r + i : r1 - 1) + k0 / 32;
+  const int64_t nbk = kc / 32;
+  for (int64_t b = 0; b < nbk; b += V::kPackBlocks) {
+    const int nblk = nbk - b < V::kPackBlocks ? static_cast<int>(nbk - b) : V::kPackBlocks;
+    V::pack_groups(rows, b, nblk, q + b * 8 * 4 * V::W);
+    for (int64_t bb = b; bb < b + nblk; ++bb) {
+      alignas(64) uint16_t bits[V::W];
+#pragma GCC unroll 16
+      for (int i = 0; i < V::W; ++i) bits[i] = rows[i][bb].d;
+      V::widen_scales(bits, d + bb * V::W);
+    }
+  }
+}
+
+// Outputs of NP panels' rows (from r; mask[p] marks the real ones) × T
+// tokens from t0 over the packed columns [k0, k0 + kc); the first column
+// range starts from zero, later ones continue the float sums y holds. Each
+// token's broadcast 4 activations feed all NP panels.
+template <class V, int NP, int T>
+MIXCON_Q8P_INLINE void panel_tile(const uint8_t* q, const float* d, int64_t panel_q,
+                                  int64_t panel_d, const Q8Activations& x, int64_t t0, int64_t k0,
+                                  int64_t kc, float* y, int64_t rows, int64_t r,
+                                  const typename V::mask* mask) {
+  typename V::freg acc[NP][T];
+  const int8_t* xq[T];
+  const float* dx[T];
+  const int32_t* bias[T];
+  #pragma GCC unroll 16
+  for (int t = 0; t < T; ++t) {
+    #pragma GCC unroll 16
+    for (int p = 0; p < NP; ++p)
+      acc[p][t] = k0 == 0 ? V::fzero() : V::load_rows(y + (t0 + t) * rows + r + V::W * p, mask[p]);
+    xq[t] = x.row_q(t0 + t) + k0;
+    dx[t] = x.row_d(t0 + t) + k0 / 32;
+    bias[t] = x.row_bias_block(t0 + t) + k0 / 32;
+  }
+  for (int64_t b = 0; b < kc / 32; ++b) {
+    typename V::ireg s[NP][T];
+    #pragma GCC unroll 16
+    for (int t = 0; t < T; ++t) {
+      const typename V::ireg init = V::iset1(bias[t][b]);
+      #pragma GCC unroll 16
+      for (int p = 0; p < NP; ++p) s[p][t] = init;
+    }
+    #pragma GCC unroll 16
+    for (int g = 0; g < 8; ++g) {
+      typename V::ireg wg[NP];
+      #pragma GCC unroll 16
+      for (int p = 0; p < NP; ++p) wg[p] = V::iload(q + p * panel_q + (b * 8 + g) * 4 * V::W);
+      #pragma GCC unroll 16
+      for (int t = 0; t < T; ++t) {
+        int32_t four;
+        __builtin_memcpy(&four, xq[t] + b * 32 + g * 4, 4);
+        const typename V::ireg xb = V::iset1(four);
+        #pragma GCC unroll 16
+        for (int p = 0; p < NP; ++p) s[p][t] = V::dpbusd(s[p][t], wg[p], xb);
+      }
+    }
+    typename V::freg dw[NP];
+    #pragma GCC unroll 16
+    for (int p = 0; p < NP; ++p) dw[p] = V::fload(d + p * panel_d + b * V::W);
+    #pragma GCC unroll 16
+    for (int t = 0; t < T; ++t) {
+      const typename V::freg dxb = V::fset1(dx[t][b]);
+      #pragma GCC unroll 16
+      for (int p = 0; p < NP; ++p)
+        acc[p][t] = V::fmadd(V::cvt(s[p][t]), V::fmul(dw[p], dxb), acc[p][t]);
+    }
+  }
+  #pragma GCC unroll 16
+  for (int t = 0; t < T; ++t)
+    #pragma GCC unroll 16
+    for (int p = 0; p < NP; ++p) V::store_rows(y + (t0 + t) * rows + r + V::W * p, mask[p], acc[p][t]);
+}
+
+template <class V, int NP>
+void panels_all_tokens(const uint8_t* q, const float* d, int64_t panel_q, int64_t panel_d,
+                       const Q8Activations& x, int64_t k0, int64_t kc, float* y, int64_t rows,
+                       int64_t r, const typename V::mask* mask) {
+  constexpr int T = V::kTokens;
+  static_assert(T <= 7, "the tail cases below cover up to 6 tokens");
+  const int64_t n = x.n;
+  int64_t t = 0;
+  for (; t + T <= n; t += T) panel_tile<V, NP, T>(q, d, panel_q, panel_d, x, t, k0, kc, y, rows, r, mask);
+  switch (n - t) {
+    case 6: panel_tile<V, NP, 6>(q, d, panel_q, panel_d, x, t, k0, kc, y, rows, r, mask); break;
+    case 5: panel_tile<V, NP, 5>(q, d, panel_q, panel_d, x, t, k0, kc, y, rows, r, mask); break;
+    case 4: panel_tile<V, NP, 4>(q, d, panel_q, panel_d, x, t, k0, kc, y, rows, r, mask); break;
+    case 3: panel_tile<V, NP, 3>(q, d, panel_q, panel_d, x, t, k0, kc, y, rows, r, mask); break;
+    case 2: panel_tile<V, NP, 2>(q, d, panel_q, panel_d, x, t, k0, kc, y, rows, r, mask); break;
+    case 1: panel_tile<V, NP, 1>(q, d, panel_q, panel_d, x, t, k0, kc, y, rows, r, mask); break;
+    default: break;
+  }
+}
+
+// y[t, r] = w[r] · x row t, every t < x.n, r in [r0, r1); buf holds
+// V::kPanels panels of kc_max columns (bytes: kc_max·W each, then kc_max/32·W
+// floats each).
+template <class V>
+void matmul_rows(const MatrixRef& w, const Q8Activations& x, float* y, int64_t r0, int64_t r1,
+                 void* buf, int64_t kc_max) {
+  constexpr int NP = V::kPanels;
+  const int64_t panel_q = kc_max * V::W, panel_d = kc_max / 32 * V::W;
+  uint8_t* q = static_cast<uint8_t*>(buf);
+  float* d = reinterpret_cast<float*>(q + NP * panel_q);
+  for (int64_t r = r0; r < r1; r += V::W * NP) {
+    const int np = r1 - r > V::W * (NP - 1) ? NP : 1;
+    typename V::mask mask[NP];
+    for (int p = 0; p < NP; ++p) mask[p] = V::tail_mask(r1 - r - V::W * p);
+    for (int64_t k0 = 0; k0 < w.cols; k0 += kc_max) {
+      const int64_t kc = w.cols - k0 < kc_max ? w.cols - k0 : kc_max;
+      for (int p = 0; p < np; ++p)
+        pack_panel<V>(w, r + V::W * p, r1, k0, kc, q + p * panel_q, d + p * panel_d);
+      if (np == NP)
+        panels_all_tokens<V, NP>(q, d, panel_q, panel_d, x, k0, kc, y, w.rows, r, mask);
+      else
+        panels_all_tokens<V, 1>(q, d, panel_q, panel_d, x, k0, kc, y, w.rows, r, mask);
+    }
+  }
+}
+
+}  // namespace q8_panel
+}  // namespace cpu
+}  // namespace mixcon
