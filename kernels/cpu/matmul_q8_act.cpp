@@ -55,13 +55,6 @@ float dot_portable(const BlockQ8_0* w, const int8_t* xq, const float* dx, int64_
 #define MIXCON_AVX2_Q8 __attribute__((target("avx2,fma,f16c")))
 #define MIXCON_AVX2_Q8_INLINE MIXCON_AVX2_Q8 __attribute__((always_inline)) inline
 
-// Without VNNI: int8 widened to int16, pmaddwd sums pairs into int32 (exact).
-MIXCON_AVX2_Q8_INLINE __m256i widen_block_dot(__m256i w_lo, __m256i w_hi, const int8_t* xq) {
-  const __m256i x_lo = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(xq)));
-  const __m256i x_hi = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(xq + 16)));
-  return _mm256_add_epi32(_mm256_madd_epi16(w_lo, x_lo), _mm256_madd_epi16(w_hi, x_hi));
-}
-
 MIXCON_AVX2_Q8_INLINE float hsum8(__m256 s) {
   __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
   h = _mm_add_ps(h, _mm_movehl_ps(h, h));
@@ -69,9 +62,10 @@ MIXCON_AVX2_Q8_INLINE float hsum8(__m256 s) {
   return _mm_cvtss_f32(h);
 }
 
-// R weight rows × T tokens: each block's weights are widened once for the T
-// tokens, each token's once for the R rows; one 8-lane float accumulator
-// per output, reduced at the end.
+// Without VNNI: int8 widened to int16, pmaddwd sums pairs into int32
+// (exact). R weight rows × T tokens: each block's weights are widened once
+// for the T tokens, each token's once for the R rows; one 8-lane float
+// accumulator per output, reduced at the end.
 template <int R, int T>
 MIXCON_AVX2_Q8_INLINE void tile_avx2(const MatrixRef& w, int64_t r0, const Q8Activations& x,
                                      int64_t t0, float* y) {
