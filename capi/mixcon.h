@@ -444,24 +444,31 @@ typedef struct mixcon_session_options {
                             bit for bit (not where a pass gives a MoE expert
                             one token: that product runs as in decode).
                             Clipped to max_context. */
-  int32_t activation_dtype; /* a mixcon_dtype: how products with q8_0 weights
-                            treat their input. MIXCON_DTYPE_F32 (default):
-                            exact float32, the weights widened (value = d·q).
-                            MIXCON_DTYPE_Q8_0: the activations are rounded to
-                            int8 as well (blocks of 32, scale max|x|/127) and
-                            each block multiplied in integers (AVX-512 VNNI
-                            where the CPU has it; llama.cpp does the same for
-                            q8_0): ~2x faster prefill with VNNI (slower
-                            without it: AVX2 has no int8 dot product), decode
-                            about the same. Logits move by ~5e-3 of the
-                            largest logit on average (bundled model: worst
-                            7e-2, greedy choice the same for 197 of 200
-                            tokens, perplexity 414.45 -> 414.39). Products
-                            with f32/f16/bf16 weights stay exact; prefill and
-                            decode agree within ~1e-3 (not MODEL.md §5's 1e-4:
-                            a rounding boundary amplifies float-order noise).
-                            CPU device only, else MIXCON_ERR_UNSUPPORTED, as
-                            are F16 and BF16. */
+  int32_t activation_dtype; /* a mixcon_dtype: what products round their
+                            input to. MIXCON_DTYPE_F32 (default): nothing,
+                            every product exact float32 (narrow weights are
+                            widened exactly).
+                            MIXCON_DTYPE_Q8_0: products with q8_0 weights
+                            round their activations to int8 as well (blocks
+                            of 32, scale max|x|/127) and multiply each block
+                            in integers (VNNI where the CPU has it; llama.cpp
+                            does the same for q8_0): ~2x faster prefill with
+                            VNNI (slower without: AVX2 alone has no int8 dot
+                            product), decode about the same. Logits move by
+                            ~5e-3 of the largest logit on average (bundled
+                            model: worst 7e-2, greedy choice the same for 197
+                            of 200 tokens, perplexity 414.45 -> 414.39).
+                            MIXCON_DTYPE_BF16: products with bf16 weights
+                            round their activations to bf16 (nearest even)
+                            and multiply by vdpbf16ps where the CPU has
+                            AVX512_BF16 (~1.5x faster prefill; elsewhere the
+                            float kernels on the rounded values, same speed);
+                            logits move by ~2e-3 of the largest logit.
+                            Products with weights of other dtypes stay exact;
+                            prefill and decode agree within ~1e-3 (not
+                            MODEL.md §5's 1e-4: a rounding boundary amplifies
+                            float-order noise). CPU device only, else
+                            MIXCON_ERR_UNSUPPORTED, as is F16. */
 } mixcon_session_options;
 
 /* mixcon_session_options_init() :
@@ -479,7 +486,7 @@ MIXCON_API mixcon_status mixcon_session_options_init(mixcon_session_options* opt
  *   max_context < 0 or above the model's, n_threads < 0, kv_dtype not a
  *   mixcon_dtype, prefill_chunk < 0, activation_dtype not a mixcon_dtype);
  *   MIXCON_ERR_UNSUPPORTED (kv_dtype Q8_0 on CUDA or with head_dim not a
- *   multiple of 32; activation_dtype F16 or BF16, or Q8_0 on CUDA);
+ *   multiple of 32; activation_dtype F16, or Q8_0/BF16 on CUDA);
  *   MIXCON_ERR_OUT_OF_MEMORY; MIXCON_ERR_BACKEND. */
 MIXCON_API mixcon_status mixcon_session_create(mixcon_model* model,
                                                const mixcon_session_options* opts,

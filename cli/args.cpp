@@ -91,14 +91,15 @@ Option opt_kv_dtype(int32_t* out) {
 
 Option opt_activations(int32_t* out) {
   Option o{{"--activations"}, "T",
-           "products with q8_0 weights: f32 (exact) or q8_0 (activations rounded to int8, "
-           "integer dot products: ~2x faster prefill where the CPU has AVX-512 VNNI, "
-           "logits move by ~5e-3) (default f32)",
+           "f32 (exact), q8_0 (products with q8_0 weights round their activations to int8: "
+           "~2x faster prefill with VNNI, logits move by ~5e-3) or bf16 (products with bf16 "
+           "weights round them to bf16: faster prefill with AVX512_BF16) (default f32)",
            false, nullptr};
   o.set = [out](const std::string& v) {
     if (v == "f32") *out = MIXCON_DTYPE_F32;
     else if (v == "q8_0") *out = MIXCON_DTYPE_Q8_0;
-    else return "'" + v + "' is not f32 or q8_0";
+    else if (v == "bf16") *out = MIXCON_DTYPE_BF16;
+    else return "'" + v + "' is not f32, q8_0 or bf16";
     return std::string();
   };
   return o;

@@ -27,7 +27,7 @@ Option opt_float(std::vector<std::string> names, std::string value_name, float* 
 Option opt_flag(std::vector<std::string> names, bool* out, std::string help);
 // --kv-dtype f32|f16|bf16 into a mixcon_dtype (the session's KV cache).
 Option opt_kv_dtype(int32_t* out);
-// --activations f32|q8_0: mixcon_session_options.activation_dtype.
+// --activations f32|q8_0|bf16: mixcon_session_options.activation_dtype.
 Option opt_activations(int32_t* out);
 // --prefill-chunk N: mixcon_session_options.prefill_chunk (0 = the default).
 Option opt_prefill_chunk(int64_t* out);

@@ -307,12 +307,16 @@ int run_bench(const Options& o) {
   // dtype with f32 FMAs on exactly converted weights (int8 or bf16
   // activations would break the 1e-4 golden tolerance), so f32 FMA is the
   // peak of the path used; with --activations q8_0 a q8_0 model's products
-  // run as int8 dot products (VNNI where the CPU has it). PERF.md's bar for
+  // run as int8 dot products (VNNI where the CPU has it), with --activations
+  // bf16 a bf16 model's as bf16 dot products. PERF.md's bar for
   // the dtype is measured too, when it is another.
-  const PeakKind used = o.activations == MIXCON_DTYPE_Q8_0 && model_dt == mixcon::DType::Q8_0 &&
-                                mixcon::bench::cpu_has_peak_kind(PeakKind::Int8Vnni)
-                            ? PeakKind::Int8Vnni
-                            : PeakKind::F32Fma;
+  PeakKind used = PeakKind::F32Fma;
+  if (o.activations == MIXCON_DTYPE_Q8_0 && model_dt == mixcon::DType::Q8_0 &&
+      mixcon::bench::cpu_has_peak_kind(PeakKind::Int8Vnni))
+    used = PeakKind::Int8Vnni;
+  if (o.activations == MIXCON_DTYPE_BF16 && model_dt == mixcon::DType::BF16 &&
+      mixcon::bench::cpu_has_peak_kind(PeakKind::Bf16Dot))
+    used = PeakKind::Bf16Dot;
   r.peak_kind = mixcon::bench::peak_kind_name(used);
   r.peak_GFLOPs = cuda ? 0.0 : mixcon::bench::measure_peak_GFLOPs(used, threads);
   const PeakKind target = perf_md_peak_kind(model_dt);

@@ -52,11 +52,13 @@ struct ExecContext {
   int n_threads = 1;
   float* scratch = nullptr;
   int64_t scratch_floats_per_thread = 0;
-  // Session option activation_dtype = Q8_0: products with q8_0 weights round
-  // their activations to int8 into this buffer (Backend::q8_activation_bytes)
-  // and multiply in integers. nullptr: every product is exact float32.
-  void* q8_act = nullptr;
-  int64_t q8_act_bytes = 0;
+  // Session option activation_dtype (Q8_0 or BF16): products with weights of
+  // that dtype round their activations to it into this buffer
+  // (Backend::activation_bytes) and multiply narrow (q8_0: int8 block sums;
+  // bf16: bf16 pair products). act == nullptr: every product is exact float32.
+  DType act_dtype = DType::F32;
+  void* act = nullptr;
+  int64_t act_bytes = 0;
 };
 
 // Causal depthwise convolution over a chunk, SiLU fused (MODEL.md §4 (2)):
@@ -161,10 +163,10 @@ class Backend {
   // Scratch an op may need per thread, for matrices of up to max_cols columns
   // and attention heads of head_dim.
   virtual int64_t scratch_floats_per_thread(int64_t max_cols, int64_t head_dim) const = 0;
-  // Bytes of ExecContext::q8_act for products of up to `rows` activation
-  // rows of up to max_cols columns; 0 when this backend has no int8
-  // activation products (the session then refuses activation_dtype Q8_0).
-  virtual int64_t q8_activation_bytes(int64_t rows, int64_t max_cols) const = 0;
+  // Bytes of ExecContext::act for products of up to `rows` activation rows
+  // of up to max_cols columns rounded to `t` (Q8_0 or BF16); 0 when this
+  // backend has no such products (the session then refuses the option).
+  virtual int64_t activation_bytes(DType t, int64_t rows, int64_t max_cols) const = 0;
 
   // ---- ops ----------------------------------------------------------------
   // y[n, w.rows] = x[n, w.cols] · wᵀ (contiguous rows). n == 1 is the decode

@@ -174,7 +174,7 @@ TEST(BenchActivations, Int8ActivationsAreReported) {
 }
 
 TEST(BenchUsage, RejectsBadArguments) {
-  EXPECT_EQ(run(kMixcon + " bench --preset tiny-random --activations bf16 > /dev/null 2>&1"), 2);
+  EXPECT_EQ(run(kMixcon + " bench --preset tiny-random --activations f16 > /dev/null 2>&1"), 2);
   EXPECT_EQ(run(kMixcon + " bench --preset tiny-random --kv-dtype q4 > /dev/null 2>&1"), 2);
   // tiny-random's heads of 16 are not whole q8_0 blocks: the session refuses.
   EXPECT_EQ(run(kMixcon + " bench --preset tiny-random --kv-dtype q8_0 --prompt 8 --gen 1 --contexts 16"

@@ -402,7 +402,7 @@ TEST_F(CapiMisuse, SessionCreateArguments) {
   EXPECT_STATUS(MIXCON_ERR_INVALID_ARGUMENT, mixcon_session_create(model_, &bad, &s));
   EXPECT_NE(std::string(mixcon_last_error()).find("activation_dtype"), std::string::npos)
       << mixcon_last_error();
-  bad.activation_dtype = MIXCON_DTYPE_BF16;  // a dtype, but no activation type
+  bad.activation_dtype = MIXCON_DTYPE_F16;  // a dtype, but no activation type
   EXPECT_STATUS(MIXCON_ERR_UNSUPPORTED, mixcon_session_create(model_, &bad, &s));
   EXPECT_NE(std::string(mixcon_last_error()).find("activation_dtype"), std::string::npos)
       << mixcon_last_error();

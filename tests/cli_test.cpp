@@ -235,7 +235,7 @@ TEST_F(Cli, BadUsageFailsWithAMessage) {
       {"run -m x.mixc -p hi --bogus 1", 2, "unknown argument"},
       {"run -m x.mixc -p hi --kv-dtype q4", 2, "not f32, f16, bf16 or q8_0"},
       {"run -m x.mixc -p hi --prefill-chunk 0", 2, "--prefill-chunk"},
-      {"run -m x.mixc -p hi --activations f16", 2, "not f32 or q8_0"},
+      {"run -m x.mixc -p hi --activations f16", 2, "not f32, q8_0 or bf16"},
       {"run -m '" + text_->path() + "' -p hi --top-p 1.5", 2, "top_p"},
       {"logits -m x.mixc --tokens 1,x", 2, "not a token id"},
       {"info -m /nonexistent/model.mixc", 1, "IO"},

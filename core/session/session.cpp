@@ -37,21 +37,19 @@ static int64_t session_chunk(const SessionOptions& opts, int64_t max_context) {
   return std::max<int64_t>(1, std::min(want, max_context));
 }
 
-// Whether products round activations to int8 (SessionOptions::activation_dtype).
-static bool session_q8_activations(const Model& model, const SessionOptions& opts) {
-  switch (opts.activation_dtype) {
-    case DType::F32: return false;
-    case DType::Q8_0:
-      if (model.backend().q8_activation_bytes(1, 32) <= 0)
-        fail(Status::Unsupported, std::string("activation_dtype: int8 (q8_0) activations are "
-                                              "CPU-only; the ") + model.backend().name() +
-                                      " backend computes in float32 (use f32)");
-      return true;
-    default:
-      fail(Status::Unsupported, std::string("activation_dtype: f32 (exact) or q8_0 (int8 "
-                                            "products with q8_0 weights), not ") +
-                                    dtype_name(opts.activation_dtype));
-  }
+// What products round their activations to (SessionOptions::activation_dtype).
+static DType session_activations(const Model& model, const SessionOptions& opts) {
+  const DType t = opts.activation_dtype;
+  if (t != DType::F32 && t != DType::Q8_0 && t != DType::BF16)
+    fail(Status::Unsupported, std::string("activation_dtype: f32 (exact), q8_0 (int8 products "
+                                          "with q8_0 weights) or bf16 (bf16 products with bf16 "
+                                          "weights), not ") +
+                                  dtype_name(t));
+  if (t != DType::F32 && model.backend().activation_bytes(t, 1, 32) <= 0)
+    fail(Status::Unsupported, std::string("activation_dtype: ") + dtype_name(t) +
+                                  " activations are CPU-only; the " + model.backend().name() +
+                                  " backend computes in float32 (use f32)");
+  return t;
 }
 
 Session::Session(std::shared_ptr<const Model> model, const SessionOptions& opts)
@@ -62,7 +60,7 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& opts)
       kv_(*model_, max_context_, opts.kv_dtype),
       conba_(*model_),
       ws_(*model_, session_chunk(opts, max_context_), n_threads_,
-          session_q8_activations(*model_, opts)) {
+          session_activations(*model_, opts)) {
   const ModelConfig& c = model_->config();
   layers_.resize(static_cast<size_t>(c.n_layers));
   for (int64_t l = 0; l < c.n_layers; ++l) {

@@ -28,8 +28,8 @@ class Carver {
 // `cv` carves backend memory, `host` host memory (the MoE routing table,
 // which the model code reads to group tokens by expert).
 void carve(Carver& cv, Carver& host, const ModelConfig& c, int64_t C, int64_t logits_rows,
-           int64_t scratch_floats, int64_t q8_act_bytes, ForwardScratch& s,
-           float** exec_scratch, void** q8_act) {
+           int64_t scratch_floats, int64_t act_bytes, ForwardScratch& s,
+           float** exec_scratch, void** act) {
   const int64_t dm = c.d_model;
   const int64_t q_dim = c.attention.n_heads * c.attention.head_dim;
   const int64_t D = c.conba.d_inner, N = c.conba.d_state, r = c.conba.sel_rank;
@@ -80,12 +80,12 @@ void carve(Carver& cv, Carver& host, const ModelConfig& c, int64_t C, int64_t lo
   }
   s.logits = cv.take<float>(logits_rows * c.vocab_size);
   *exec_scratch = cv.take<float>(scratch_floats);
-  *q8_act = q8_act_bytes > 0 ? cv.take<uint8_t>(q8_act_bytes) : nullptr;
+  *act = act_bytes > 0 ? cv.take<uint8_t>(act_bytes) : nullptr;
 }
 
 }  // namespace
 
-Workspace::Workspace(const Model& model, int64_t chunk, int n_threads, bool q8_activations) {
+Workspace::Workspace(const Model& model, int64_t chunk, int n_threads, DType activations) {
   const ModelConfig& c = model.config();
   const int64_t C = chunk;
   const int64_t logits_rows = std::min(kLogitsRows, C);
@@ -95,22 +95,23 @@ Workspace::Workspace(const Model& model, int64_t chunk, int n_threads, bool q8_a
   const int64_t scratch_floats = exec_.scratch_floats_per_thread * n_threads;
   // A product's activations are at most a chunk of rows (the head and the
   // MoE experts take fewer).
-  exec_.q8_act_bytes =
-      q8_activations ? model.backend().q8_activation_bytes(C, model.weights().max_matrix_cols) : 0;
+  exec_.act_dtype = activations;
+  exec_.act_bytes = activations == DType::F32 ? 0
+                    : model.backend().activation_bytes(activations, C, model.weights().max_matrix_cols);
 
   Carver measure(nullptr), measure_host(nullptr);
   ForwardScratch probe;
   float* unused = nullptr;
-  void* unused_q8 = nullptr;
-  carve(measure, measure_host, c, C, logits_rows, scratch_floats, exec_.q8_act_bytes, probe,
-        &unused, &unused_q8);
+  void* unused_act = nullptr;
+  carve(measure, measure_host, c, C, logits_rows, scratch_floats, exec_.act_bytes, probe,
+        &unused, &unused_act);
   buffer_ = DeviceBuffer(model.backend(), measure.used());
   // 64-byte pieces of a vector of 64-byte units: aligned like the backend's.
   host_.assign(static_cast<size_t>(measure_host.used() / 64 + 1), HostBlock{});
   Carver bind(static_cast<uint8_t*>(buffer_.data()));
   Carver bind_host(reinterpret_cast<uint8_t*>(host_.data()));
-  carve(bind, bind_host, c, C, logits_rows, scratch_floats, exec_.q8_act_bytes, scratch_,
-        &exec_.scratch, &exec_.q8_act);
+  carve(bind, bind_host, c, C, logits_rows, scratch_floats, exec_.act_bytes, scratch_,
+        &exec_.scratch, &exec_.act);
 }
 
 }  // namespace mixcon

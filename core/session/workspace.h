@@ -28,9 +28,10 @@ constexpr int64_t kLogitsRows = 16;
 
 class Workspace {
  public:
-  // chunk: tokens per prefill pass, 1 .. max_context; q8_activations: plan
-  // the int8 activation buffer (ExecContext::q8_act).
-  Workspace(const Model& model, int64_t chunk, int n_threads, bool q8_activations);
+  // chunk: tokens per prefill pass, 1 .. max_context; activations: what
+  // products round their activations to (F32: nothing; Q8_0 or BF16: plan
+  // ExecContext::act).
+  Workspace(const Model& model, int64_t chunk, int n_threads, DType activations);
 
   const ForwardScratch& scratch() const { return scratch_; }
   const ExecContext& exec() const { return exec_; }

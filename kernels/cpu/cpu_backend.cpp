@@ -11,6 +11,7 @@
 
 #include "core/common/status.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/matmul_bf16_act.h"
 #include "kernels/cpu/matmul_q8_act.h"
 #include "kernels/cpu/q8_activations.h"
 
@@ -83,18 +84,26 @@ class CpuBackend final : public Backend {
     return (n + 15) / 16 * 16;
   }
 
-  int64_t q8_activation_bytes(int64_t rows, int64_t max_cols) const override {
-    return cpu::q8_activation_bytes(rows, (max_cols + 31) / 32 * 32);
+  int64_t activation_bytes(DType t, int64_t rows, int64_t max_cols) const override {
+    switch (t) {
+      case DType::Q8_0: return cpu::q8_activation_bytes(rows, (max_cols + 31) / 32 * 32);
+      case DType::BF16: return cpu::bf16_activation_bytes(rows, max_cols);
+      default: return 0;
+    }
   }
 
   void matmul(const ExecContext& cx, const MatrixRef& w, const float* x, int64_t n,
               float* y) const override {
-    if (cx.q8_act && w.dtype == DType::Q8_0) {
-      if (cpu::q8_activation_bytes(n, w.cols) > cx.q8_act_bytes)
-        fail(Status::Internal, "matmul: the session's int8 activation buffer is too small");
-      cpu::Q8Activations a = cpu::q8_activations_in(cx.q8_act, n, w.cols);
-      cpu::quantize_q8_activations(x, a, cx.n_threads);
-      cpu::matmul_q8_act(w, a, y, cx);
+    if (cx.act && w.dtype == cx.act_dtype) {
+      if (activation_bytes(w.dtype, n, w.cols) > cx.act_bytes)
+        fail(Status::Internal, "matmul: the session's activation buffer is too small");
+      if (w.dtype == DType::Q8_0) {
+        cpu::Q8Activations a = cpu::q8_activations_in(cx.act, n, w.cols);
+        cpu::quantize_q8_activations(x, a, cx.n_threads);
+        cpu::matmul_q8_act(w, a, y, cx);
+      } else {
+        cpu::matmul_bf16_act(w, x, n, y, cx);
+      }
       return;
     }
     cpu::matmul(w, x, n, y, cx);

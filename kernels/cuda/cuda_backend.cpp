@@ -186,8 +186,8 @@ class CudaBackend final : public Backend {
   int64_t scratch_floats_per_thread(int64_t, int64_t) const override {
     return 0;  // the device scratch is the backend's own (see the top of this file)
   }
-  int64_t q8_activation_bytes(int64_t, int64_t) const override {
-    return 0;  // no int8-activation products on the GPU: cuBLAS runs the prefill in float
+  int64_t activation_bytes(DType, int64_t, int64_t) const override {
+    return 0;  // no narrow-activation products on the GPU: cuBLAS runs the prefill in float
   }
 
   // ---- ops ----------------------------------------------------------------

@@ -224,8 +224,9 @@ namespace Mixcon
         /// kvDtype F16 or BF16 halves the KV cache; prompts are fed in passes of
         /// prefillChunk tokens (0 = 512; more is faster and plans more memory);
         /// activations Q8_0 rounds the input of products with q8_0 weights to int8 and
-        /// multiplies in integers (faster prefill, logits within about 1e-2 of the
-        /// largest; F32, the default, is exact).</summary>
+        /// multiplies in integers, BF16 that of products with bf16 weights to bf16 (faster
+        /// prefill, logits within a few 1e-3 of the largest; F32, the default, is
+        /// exact).</summary>
         public Session NewSession(long maxContext = 0, int threads = 0, KvDtype kvDtype = KvDtype.F32,
                                   long prefillChunk = 0, Activations activations = Activations.F32)
         {

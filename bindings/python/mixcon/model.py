@@ -132,8 +132,8 @@ class Model(NativeHandle):
                 prefill_chunk: int = 0, activations: str = "f32") -> Session:
         """A new Session over this model (0 = the model's context / threads;
         kv_dtype "f32", "f16" or "bf16"; prefill_chunk 0 = 512; activations
-        "f32" (exact) or "q8_0" (int8 activations for products with q8_0
-        weights: faster prefill, logits within ~1e-2): see Session)."""
+        "f32" (exact), "q8_0" or "bf16" (rounded activations for products
+        with weights of that dtype: faster prefill): see Session)."""
         from .session import Session
 
         return Session(self, max_context=max_context, threads=threads, kv_dtype=kv_dtype,

@@ -351,11 +351,12 @@ public final class Model implements AutoCloseable {
   }
 
   /**
-   * As {@link #newSession(long, int, KvDtype, long)}, with products over q8_0 weights taking
+   * As {@link #newSession(long, int, KvDtype, long)}, with products rounding their input to
    * {@code activations}: {@link Activations#F32} is exact (the other overloads' choice);
-   * {@link Activations#Q8_0} rounds the activations to int8 per 32-value block and multiplies
-   * in integers, for a faster prefill and logits that move by about 1e-2 of the largest.
-   * Products with f32, f16 or bf16 weights stay exact. CPU only.
+   * {@link Activations#Q8_0} rounds the input of products with q8_0 weights to int8 per
+   * 32-value block and multiplies in integers, {@link Activations#BF16} that of products with
+   * bf16 weights to bf16: a faster prefill, logits that move by a few 1e-3 of the largest.
+   * Products with weights of other dtypes stay exact. CPU only.
    */
   public Session newSession(
       long maxContext, int threads, KvDtype kvDtype, long prefillChunk, Activations activations) {

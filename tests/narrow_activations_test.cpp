@@ -1,9 +1,11 @@
-// Int8 activations (SessionOptions::activation_dtype = Q8_0): the rounding
-// is the same on every kernel path; products with q8_0 weights equal a
-// float64 evaluation of the block formula of q8_activations.h on every path
-// (portable and VNNI prefill bit for bit); a session's logits stay close to
-// the exact ones, prefill agrees with steps, thread counts agree bitwise,
-// forks keep the option; other dtypes and non-q8_0 weights are exact.
+// Narrow activations (SessionOptions::activation_dtype = Q8_0 or BF16):
+// int8 rounding is the same on every kernel path; products with q8_0
+// weights equal a float64 evaluation of the block formula of
+// q8_activations.h on every path (portable and VNNI prefill bit for bit),
+// products with bf16 weights a float64 sum over the bf16-rounded values
+// (with and without vdpbf16ps); a session's logits stay close to the exact
+// ones, prefill agrees with steps, thread counts agree bitwise, every path
+// agrees, forks keep the option; f32 models are exact; f16 is refused.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -16,6 +18,7 @@
 #include "kernels/cpu/convert.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/matmul_bf16_act.h"
 #include "kernels/cpu/matmul_q8_act.h"
 #include "kernels/cpu/matmul_vnni.h"
 #include "kernels/cpu/q8_activations.h"
@@ -155,6 +158,62 @@ TEST(Q8Activations, ProductsMatchTheBlockFormulaOnEveryPath) {
   }
 }
 
+// ---- bf16 ----------------------------------------------------------------------------
+
+// y by float64 over the rounded values: Σ bf16(w)·bf16(x).
+TEST(Bf16Activations, ProductsMatchTheRoundedValuesOnEveryPath) {
+  // 40 and 300: a column tail inside a 32-value load and inside the 256-column
+  // panel; 37 and 67 rows: partial panels; 13 tokens: a tile of 8 and a tail.
+  for (int64_t cols : {32, 40, 96, 300, 544}) {
+    for (int64_t rows : {1, 16, 37, 67}) {
+      const std::vector<float> src = rnd(rows * cols, uint32_t(rows * 5 + cols));
+      std::vector<uint16_t> w(size_t(rows * cols));
+      for (size_t j = 0; j < w.size(); ++j) w[j] = f32_to_bf16(src[j]);
+      const MatrixRef m{DType::BF16, rows, cols, cols * 2, w.data()};
+      for (int64_t n : {1, 2, 13}) {
+        const std::vector<float> x = rnd(n * cols, uint32_t(n * 17 + cols), 3.0f);
+        std::vector<double> ref(size_t(n * rows)), mag(size_t(n * rows));
+        for (int64_t t = 0; t < n; ++t)
+          for (int64_t r = 0; r < rows; ++r)
+            for (int64_t k = 0; k < cols; ++k) {
+              const double p = double(bf16_to_f32(w[size_t(r * cols + k)])) *
+                               bf16_to_f32(f32_to_bf16(x[size_t(t * cols + k)]));
+              ref[size_t(t * rows + r)] += p;
+              mag[size_t(t * rows + r)] += std::fabs(p);
+            }
+        for (KernelPath p : kPaths)
+          for (bool dot : {true, false}) {
+            ForcedPath f(p);
+            if (!f.ok()) continue;
+            cpu::allow_bf16_dot(dot);
+            auto run = [&](int threads) {
+              const int64_t per_thread = cpu::matmul_scratch_floats(cols);
+              std::vector<float> scratch(size_t(per_thread * threads));
+              std::vector<uint8_t> act(size_t(cpu::bf16_activation_bytes(n, cols)));
+              ExecContext cx;
+              cx.n_threads = threads;
+              cx.scratch = scratch.data();
+              cx.scratch_floats_per_thread = per_thread;
+              cx.act_dtype = DType::BF16;
+              cx.act = act.data();
+              cx.act_bytes = int64_t(act.size());
+              std::vector<float> y(size_t(n * rows));
+              cpu::matmul_bf16_act(m, x.data(), n, y.data(), cx);
+              return y;
+            };
+            const std::vector<float> y = run(1), y2 = run(2);
+            cpu::allow_bf16_dot(true);
+            const std::string where = std::string(cpu::kernel_path_name(p)) + (dot ? "" : " without bf16 dot");
+            for (size_t j = 0; j < y.size(); ++j)
+              ASSERT_NEAR(y[j], ref[j], 1e-6 * mag[j] + 1e-30)
+                  << where << " rows=" << rows << " cols=" << cols << " n=" << n << " j=" << j;
+            EXPECT_EQ(y2, y) << where << ": thread counts differ";
+          }
+      }
+    }
+  }
+}
+
 // ---- sessions -------------------------------------------------------------------------
 
 SessionOptions with_act(DType t, int n_threads = 0, int64_t chunk = 64) {
@@ -169,43 +228,60 @@ double rel_diff(const float* a, const float* b, int64_t V) {
   return testutil::max_abs_diff(a, b, V) / std::max(testutil::max_abs(b, V), 1e-30);
 }
 
-Variant q8_variant() {
+// A model whose large matrices have the weight dtype the option acts on.
+Variant variant_for(DType act) {
   for (const Variant& v : testutil::all_variants())
-    if (v.dtype == DType::Q8_0) return v;
+    if (v.dtype == act) return v;
   return {};
 }
 
-// Rounding each activation to 1/254 of its block's largest moves these
-// random models' logits by at most this fraction of the row's largest
-// |logit| (measured below and printed).
-constexpr double kCloseToExact = 5e-2;
+// Rounding each activation (int8: to 1/254 of its block's largest; bf16: 2^-9
+// relative) moves these random models' logits by at most this fraction of
+// the row's largest |logit| (measured: q8_0 6.8e-3, bf16 2.6e-3).
+double close_to_exact(DType act) { return act == DType::Q8_0 ? 3e-2 : 1e-2; }
 // Prefill and steps round the same activations, but a product summed in
 // another float order can put a value on the other side of a rounding
-// boundary downstream: one int8 step of one activation.
+// boundary downstream (measured: q8_0 1.0e-3, bf16 6.4e-4).
 constexpr double kPrefillVsSteps = 1e-2;
 
-TEST(Q8ActivationSession, LogitsStayCloseToTheExactOnes) {
-  auto model = testutil::make_model(q8_variant(), 41, 1);
+// Switches off the fast instruction (VNNI, vdpbf16ps) for one scope.
+class WithoutDotInstruction {
+ public:
+  explicit WithoutDotInstruction(bool off) {
+    cpu::allow_vnni(!off);
+    cpu::allow_bf16_dot(!off);
+  }
+  ~WithoutDotInstruction() {
+    cpu::allow_vnni(true);
+    cpu::allow_bf16_dot(true);
+  }
+};
+
+class NarrowActivationSession : public ::testing::TestWithParam<DType> {};
+
+TEST_P(NarrowActivationSession, LogitsStayCloseToTheExactOnes) {
+  const DType act = GetParam();
+  auto model = testutil::make_model(variant_for(act), 41, 1);
   const int64_t V = model->config().vocab_size, T = 100;
   const auto toks = testutil::random_tokens(T, V, 5);
-  Session exact(model, with_act(DType::F32)), q8(model, with_act(DType::Q8_0));
-  EXPECT_EQ(q8.activation_dtype(), DType::Q8_0);
+  Session exact(model, with_act(DType::F32)), narrow(model, with_act(act));
+  EXPECT_EQ(narrow.activation_dtype(), act);
   std::vector<float> a(size_t(T * V)), b(size_t(T * V));
   exact.feed(toks.data(), T, nullptr, a.data());
-  q8.feed(toks.data(), T, nullptr, b.data());
+  narrow.feed(toks.data(), T, nullptr, b.data());
   double worst = 0;
   for (int64_t i = 0; i < T; ++i) worst = std::max(worst, rel_diff(&b[size_t(i * V)], &a[size_t(i * V)], V));
-  std::printf("  int8 activations: worst |diff|/max|row| vs exact = %.3g\n", worst);
-  EXPECT_LE(worst, kCloseToExact);
+  std::printf("  %s activations: worst |diff|/max|row| vs exact = %.3g\n", dtype_name(act), worst);
+  EXPECT_LE(worst, close_to_exact(act));
   EXPECT_GT(worst, 0.0) << "the activations were not rounded";
 }
 
-TEST(Q8ActivationSession, PrefillEqualsStepsAndThreadCountsAgreeBitwise) {
-  auto model = testutil::make_model(q8_variant(), 42, 1);
+TEST_P(NarrowActivationSession, PrefillEqualsStepsAndThreadCountsAgreeBitwise) {
+  const DType act = GetParam();
+  auto model = testutil::make_model(variant_for(act), 42, 1);
   const int64_t V = model->config().vocab_size, T = 64 * 2 + 5;
   const auto toks = testutil::random_tokens(T, V, 6);
-  Session steps(model, with_act(DType::Q8_0, 1)), once(model, with_act(DType::Q8_0, 1)),
-      twice(model, with_act(DType::Q8_0, 2));
+  Session steps(model, with_act(act, 1)), once(model, with_act(act, 1)), twice(model, with_act(act, 2));
   std::vector<float> all1(size_t(T * V)), all2(size_t(T * V));
   once.feed(toks.data(), T, nullptr, all1.data());
   twice.feed(toks.data(), T, nullptr, all2.data());
@@ -216,51 +292,52 @@ TEST(Q8ActivationSession, PrefillEqualsStepsAndThreadCountsAgreeBitwise) {
     steps.feed(&toks[size_t(i)], 1);
     worst = std::max(worst, rel_diff(steps.logits(), &all1[size_t(i * V)], V));
   }
-  std::printf("  int8 activations: worst prefill vs steps = %.3g\n", worst);
+  std::printf("  %s activations: worst prefill vs steps = %.3g\n", dtype_name(act), worst);
   EXPECT_LE(worst, kPrefillVsSteps);
 }
 
-TEST(Q8ActivationSession, EveryKernelPathAgrees) {
-  auto model = testutil::make_model(q8_variant(), 43, 1);
+TEST_P(NarrowActivationSession, EveryKernelPathAgrees) {
+  const DType act = GetParam();
+  auto model = testutil::make_model(variant_for(act), 43, 1);
   const int64_t V = model->config().vocab_size, T = 40;
   const auto toks = testutil::random_tokens(T, V, 7);
   std::vector<float> first;
   for (KernelPath p : kPaths)
-    for (bool vnni : {true, false}) {
+    for (bool off : {false, true}) {
       ForcedPath f(p);
       if (!f.ok()) continue;
-      cpu::allow_vnni(vnni);
-      Session s(model, with_act(DType::Q8_0));
+      WithoutDotInstruction w(off);
+      Session s(model, with_act(act));
       std::vector<float> all(size_t(T * V));
       s.feed(toks.data(), T, nullptr, all.data());
       s.feed(toks.data(), 1);  // and a decode step
       all.insert(all.end(), s.logits(), s.logits() + V);
-      cpu::allow_vnni(true);
       if (first.empty()) {
         first = all;
         continue;
       }
       for (int64_t i = 0; i <= T; ++i)
         ASSERT_LE(rel_diff(&all[size_t(i * V)], &first[size_t(i * V)], V), kPrefillVsSteps)
-            << cpu::kernel_path_name(p) << (vnni ? "" : " without VNNI") << " row " << i;
+            << cpu::kernel_path_name(p) << (off ? " without the dot instruction" : "") << " row " << i;
     }
 }
 
-TEST(Q8ActivationSession, ForksKeepItAndOtherWeightsStayExact) {
-  auto q8 = testutil::make_model(q8_variant(), 44, 1);
-  const int64_t V = q8->config().vocab_size;
+TEST_P(NarrowActivationSession, ForksKeepItAndOtherWeightsStayExact) {
+  const DType act = GetParam();
+  auto model = testutil::make_model(variant_for(act), 44, 1);
+  const int64_t V = model->config().vocab_size;
   const auto toks = testutil::random_tokens(30, V, 8);
-  Session a(q8, with_act(DType::Q8_0));
+  Session a(model, with_act(act));
   a.feed(toks.data(), 20);
   auto b = a.fork();
-  EXPECT_EQ(b->activation_dtype(), DType::Q8_0);
+  EXPECT_EQ(b->activation_dtype(), act);
   a.feed(toks.data() + 20, 10);
   b->feed(toks.data() + 20, 10);
   EXPECT_EQ(0, std::memcmp(a.logits(), b->logits(), size_t(V) * sizeof(float)));
 
-  // An f32 model has no q8_0 product: the option changes no bit.
+  // An f32 model has no q8_0 or bf16 product: the option changes no bit.
   auto f32 = testutil::make_model(testutil::all_variants()[0], 44, 1);
-  Session exact(f32, with_act(DType::F32)), opt(f32, with_act(DType::Q8_0));
+  Session exact(f32, with_act(DType::F32)), opt(f32, with_act(act));
   exact.feed(toks.data(), 30);
   opt.feed(toks.data(), 30);
   EXPECT_EQ(0, std::memcmp(exact.logits(), opt.logits(), size_t(f32->config().vocab_size) * sizeof(float)));
@@ -268,16 +345,19 @@ TEST(Q8ActivationSession, ForksKeepItAndOtherWeightsStayExact) {
   EXPECT_GT(opt.memory_bytes(), exact.memory_bytes());
 }
 
-TEST(Q8ActivationSession, OtherActivationDtypesAreRefused) {
-  auto model = testutil::make_model(q8_variant(), 45, 1);
-  for (DType t : {DType::F16, DType::BF16}) {
-    try {
-      Session s(model, with_act(t));
-      ADD_FAILURE() << dtype_name(t) << " activations were accepted";
-    } catch (const Error& e) {
-      EXPECT_EQ(e.status(), Status::Unsupported);
-      EXPECT_NE(std::string(e.what()).find("activation_dtype"), std::string::npos) << e.what();
-    }
+INSTANTIATE_TEST_SUITE_P(Dtypes, NarrowActivationSession, ::testing::Values(DType::Q8_0, DType::BF16),
+                         [](const ::testing::TestParamInfo<DType>& i) {
+                           return std::string(dtype_name(i.param));
+                         });
+
+TEST(NarrowActivations, F16ActivationsAreRefused) {
+  auto model = testutil::make_model(variant_for(DType::F16), 45, 1);
+  try {
+    Session s(model, with_act(DType::F16));
+    ADD_FAILURE() << "f16 activations were accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status(), Status::Unsupported);
+    EXPECT_NE(std::string(e.what()).find("activation_dtype"), std::string::npos) << e.what();
   }
 }
 

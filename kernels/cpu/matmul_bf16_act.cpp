@@ -1,0 +1,97 @@
+#include "kernels/cpu/matmul_bf16_act.h"
+
+#include <atomic>
+
+#include "core/common/status.h"
+#include "core/format/dtype.h"
+#include "kernels/cpu/avx512_target.h"
+#include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/matmul_avx512.h"
+#include "kernels/cpu/matmul_bf16dot.h"
+#include "kernels/cpu/thread_pool.h"
+
+namespace mixcon {
+namespace cpu {
+
+static_assert(kBf16ScratchBytes <= kAvx512GemmScratchFloats * 4,
+              "the bf16 panels fit the per-thread matmul scratch");
+
+namespace {
+
+std::atomic<bool> g_dot_allowed{true};
+
+// bf16 rows for vdpbf16ps: a stride of whole 32-value loads, zero past cols.
+int64_t bf16_stride(int64_t cols) { return (cols + 31) / 32 * 32; }
+
+#ifdef MIXCON_HAVE_AVX512_PATH
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+void round_row_bf16_avx512(const float* x, int64_t cols, uint16_t* out) {
+  int64_t k = 0;
+  for (; k + 16 <= cols; k += 16)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + k),
+                        (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(x + k)));
+  for (; k < cols; ++k) out[k] = f32_to_bf16(x[k]);
+}
+#endif
+
+}  // namespace
+
+bool cpu_has_avx512_bf16() {
+#ifdef MIXCON_HAVE_AVX512_PATH
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512bf16") != 0;
+  }();
+  return has;
+#else
+  return false;
+#endif
+}
+
+void allow_bf16_dot(bool allowed) { g_dot_allowed.store(allowed, std::memory_order_relaxed); }
+
+int64_t bf16_activation_bytes(int64_t n, int64_t cols) {
+  // The bf16 rows (2 bytes a value, padded) or, without vdpbf16ps, the
+  // rounded values as floats (4 bytes): whichever is larger.
+  const int64_t as_bf16 = n * bf16_stride(cols) * 2, as_f32 = n * cols * 4;
+  return as_bf16 > as_f32 ? as_bf16 : as_f32;
+}
+
+void matmul_bf16_act(const MatrixRef& w, const float* x, int64_t n, float* y, const ExecContext& cx) {
+  if (w.dtype != DType::BF16) fail(Status::Internal, "matmul_bf16_act: needs bf16 weights");
+  const int64_t cols = w.cols;
+  const bool dot = g_dot_allowed.load(std::memory_order_relaxed) &&
+                   kernel_path() == KernelPath::Avx512 && cpu_has_avx512_bf16();
+  const int round_threads = n * cols >= (int64_t(1) << 16) ? cx.n_threads : 1;
+  if (!dot) {
+    // The exact kernels on the rounded values (bf16 → f32 is exact).
+    float* xr = static_cast<float*>(cx.act);
+    parallel_for(round_threads, n, [&](int64_t t0, int64_t t1, int) {
+      for (int64_t i = t0 * cols; i < t1 * cols; ++i) xr[i] = bf16_to_f32(f32_to_bf16(x[i]));
+    });
+    matmul(w, xr, n, y, cx);
+    return;
+  }
+#ifdef MIXCON_HAVE_AVX512_PATH
+  const int64_t stride = bf16_stride(cols);
+  uint16_t* xb = static_cast<uint16_t*>(cx.act);
+  parallel_for(round_threads, n, [&](int64_t t0, int64_t t1, int) {
+    for (int64_t t = t0; t < t1; ++t) {
+      round_row_bf16_avx512(x + t * cols, cols, xb + t * stride);
+      for (int64_t k = cols; k < stride; ++k) xb[t * stride + k] = 0;
+    }
+  });
+  const int nt = n == 1 ? matvec_threads(w, cx.n_threads) : threads_for(w.rows * cols * n, cx.n_threads);
+  parallel(nt, [&](int t, int parts) {
+    int64_t r0, r1;
+    share_rows16(w.rows, t, parts, &r0, &r1);
+    if (r0 >= r1) return;
+    if (n == 1) return matvec_bf16dot_rows(w, xb, y, r0, r1);
+    matmul_bf16dot_rows(w, xb, stride, n, y, r0, r1, cx.scratch + int64_t(t) * cx.scratch_floats_per_thread);
+  });
+#endif
+}
+
+}  // namespace cpu
+}  // namespace mixcon
