@@ -1,6 +1,7 @@
 #include "kernels/cpu/matmul_bf16_act.h"
 
 #include <atomic>
+#include <cstring>
 
 #include "core/common/status.h"
 #include "core/format/dtype.h"
@@ -20,6 +21,16 @@ static_assert(kBf16ScratchBytes <= kAvx512GemmScratchFloats * 4,
 namespace {
 
 std::atomic<bool> g_dot_allowed{true};
+
+// x rounded to the nearest bf16 (ties to even), kept as a float: the same
+// value f32_to_bf16 gives, inline so the loop vectorizes. NaN stays NaN.
+inline float round_to_bf16(float x) {
+  uint32_t b;
+  std::memcpy(&b, &x, 4);
+  if ((b & 0x7fffffffu) <= 0x7f800000u) b = (b + 0x7fffu + ((b >> 16) & 1u)) & 0xffff0000u;
+  std::memcpy(&x, &b, 4);
+  return x;
+}
 
 // bf16 rows for vdpbf16ps: a stride of whole 32-value loads, zero past cols.
 int64_t bf16_stride(int64_t cols) { return (cols + 31) / 32 * 32; }
@@ -68,7 +79,7 @@ void matmul_bf16_act(const MatrixRef& w, const float* x, int64_t n, float* y, co
     // The exact kernels on the rounded values (bf16 → f32 is exact).
     float* xr = static_cast<float*>(cx.act);
     parallel_for(round_threads, n, [&](int64_t t0, int64_t t1, int) {
-      for (int64_t i = t0 * cols; i < t1 * cols; ++i) xr[i] = bf16_to_f32(f32_to_bf16(x[i]));
+      for (int64_t i = t0 * cols; i < t1 * cols; ++i) xr[i] = round_to_bf16(x[i]);
     });
     matmul(w, xr, n, y, cx);
     return;
