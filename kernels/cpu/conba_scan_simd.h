@@ -56,7 +56,11 @@ void scan_block(const ConbaScanArgs& a, int64_t i0, int64_t nc) {
   const reg s_bias = load_row<V>(a.scale_bias, i0, mc), w_ref = load_row<V>(a.w_ref, i0, mc);
   alignas(64) float dt[W], du[W], s[W];
   reg acc[W];
+  // Ring slots of h_{t-1}, h_{t-tau} and h_t, advanced by one per token
+  // (kept as counters: a modulo per token was a 64-bit division each).
+  int64_t prev_slot = a.head % slots, del_slot = (a.head + slots - (a.ring - 1)) % slots;
   for (int64_t t = 0; t < a.n_tokens; ++t) {
+    const int64_t new_slot = prev_slot + 1 == slots ? 0 : prev_slot + 1;
     const reg u = load_row<V>(a.u + t * D, i0, mc);
     const reg dtv = V::softplus(V::add(load_row<V>(a.dt_raw + t * D, i0, mc), dt_bias));
     V::store(dt, dtv);
@@ -65,9 +69,11 @@ void scan_block(const ConbaScanArgs& a, int64_t i0, int64_t nc) {
                             : V::set1(1.0f));
     // Slot head+t holds h_{t-1}; h_{t-tau} is ring-1 slots older; the free
     // slot head+t+1 receives h_t.
-    const float* h_prev = a.h_ring + ((a.head + t) % slots) * slot_size + i0 * N;
-    const float* h_del = a.h_ring + ((a.head + t + slots - (a.ring - 1)) % slots) * slot_size + i0 * N;
-    float* h_new = a.h_ring + ((a.head + t + 1) % slots) * slot_size + i0 * N;
+    const float* h_prev = a.h_ring + prev_slot * slot_size + i0 * N;
+    const float* h_del = a.h_ring + del_slot * slot_size + i0 * N;
+    float* h_new = a.h_ring + new_slot * slot_size + i0 * N;
+    prev_slot = new_slot;
+    del_slot = del_slot + 1 == slots ? 0 : del_slot + 1;
     const float* B = a.B + t * N;
     const float* C = a.C + t * N;
     for (int64_t c = 0; c < nc; ++c) {
