@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "kernels/cpu/target_region.h"
 #include "kernels/cpu/vec_math.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -15,18 +16,7 @@
 #define MIXCON_AVX2_FN __attribute__((target("avx2,fma,f16c")))
 #define MIXCON_AVX2_INLINE MIXCON_AVX2_FN __attribute__((always_inline)) inline
 // As MIXCON_AVX512_REGION_BEGIN (avx512_target.h), for AVX2 and FMA.
-#if defined(__clang__)
-#define MIXCON_AVX2_REGION_BEGIN \
-  _Pragma("clang attribute push(__attribute__((target(\"avx2,fma,f16c\"))), apply_to = function)")
-#ifndef MIXCON_TARGET_REGION_END
-#define MIXCON_TARGET_REGION_END _Pragma("clang attribute pop")
-#endif
-#else
-#define MIXCON_AVX2_REGION_BEGIN _Pragma("GCC push_options") _Pragma("GCC target(\"avx2,fma,f16c\")")
-#ifndef MIXCON_TARGET_REGION_END
-#define MIXCON_TARGET_REGION_END _Pragma("GCC pop_options")
-#endif
-#endif
+#define MIXCON_AVX2_REGION_BEGIN MIXCON_TARGET_REGION_BEGIN("avx2,fma,f16c")
 
 namespace mixcon {
 namespace cpu {

@@ -18,12 +18,7 @@
 #ifdef MIXCON_HAVE_AVX2_PATH
 #include <cpuid.h>
 
-#if defined(__clang__)
-_Pragma("clang attribute push(__attribute__((target(\"avx2,fma,f16c,avxvnni\"))), apply_to = function)")
-#else
-#pragma GCC push_options
-#pragma GCC target("avx2,fma,f16c,avxvnni")
-#endif
+MIXCON_TARGET_REGION_BEGIN("avx2,fma,f16c,avxvnni")
 #include "kernels/cpu/q8_panel_simd.h"
 
 namespace mixcon {
@@ -103,11 +98,7 @@ void matmul_q8act_rows_avxvnni(const MatrixRef& w, const Q8Activations& x, float
 
 }  // namespace cpu
 }  // namespace mixcon
-#if defined(__clang__)
-_Pragma("clang attribute pop")
-#else
-#pragma GCC pop_options
-#endif
+MIXCON_TARGET_REGION_END
 
 namespace mixcon {
 namespace cpu {

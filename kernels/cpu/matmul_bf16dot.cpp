@@ -21,12 +21,7 @@
 #include "kernels/cpu/avx512_target.h"
 
 #ifdef MIXCON_HAVE_AVX512_PATH
-#if defined(__clang__)
-_Pragma("clang attribute push(__attribute__((target(\"avx512f,avx512bw,avx512vl,avx512bf16,fma,f16c\"))), apply_to = function)")
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512vl,avx512bf16,fma,f16c")
-#endif
+MIXCON_TARGET_REGION_BEGIN("avx512f,avx512bw,avx512vl,avx512bf16,fma,f16c")
 
 namespace mixcon {
 namespace cpu {
@@ -169,11 +164,7 @@ void matmul_bf16dot_rows(const MatrixRef& w, const uint16_t* x, int64_t x_stride
 
 }  // namespace cpu
 }  // namespace mixcon
-#if defined(__clang__)
-_Pragma("clang attribute pop")
-#else
-#pragma GCC pop_options
-#endif
+MIXCON_TARGET_REGION_END
 
 #else
 namespace mixcon {

@@ -14,12 +14,7 @@
 #include "kernels/cpu/q8_activations.h"
 
 #ifdef MIXCON_HAVE_AVX512_PATH
-#if defined(__clang__)
-_Pragma("clang attribute push(__attribute__((target(\"avx512f,avx512bw,avx512vl,avx512vnni,fma,f16c\"))), apply_to = function)")
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512vl,avx512vnni,fma,f16c")
-#endif
+MIXCON_TARGET_REGION_BEGIN("avx512f,avx512bw,avx512vl,avx512vnni,fma,f16c")
 #include "kernels/cpu/q8_panel_simd.h"
 
 namespace mixcon {
@@ -85,11 +80,7 @@ void matmul_q8act_rows_vnni(const MatrixRef& w, const Q8Activations& x, float* y
 
 }  // namespace cpu
 }  // namespace mixcon
-#if defined(__clang__)
-_Pragma("clang attribute pop")
-#else
-#pragma GCC pop_options
-#endif
+MIXCON_TARGET_REGION_END
 
 namespace mixcon {
 namespace cpu {
