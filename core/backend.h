@@ -173,6 +173,15 @@ class Backend {
   // path (matrix-vector), n > 1 the prefill path (matrix-matrix).
   virtual void matmul(const ExecContext& cx, const MatrixRef& w, const float* x, int64_t n,
                       float* y) const = 0;
+  // y[i] = x · w[i]ᵀ for i < count (at most 8; every w[i].cols the same):
+  // products of one input (q, k, v; an FFN's gate and up), each y[i] exactly
+  // what matmul(w[i]) writes. A backend may run them as one pass (the CPU:
+  // one wake of its threads, narrow activations rounded once); this default
+  // runs them one after the other.
+  virtual void matmul_group(const ExecContext& cx, const MatrixRef* w, int count, const float* x,
+                            int64_t n, float* const* y) const {
+    for (int i = 0; i < count; ++i) matmul(cx, w[i], x, n, y[i]);
+  }
   // out[i] = table[tokens[i]] as float32; tokens are host memory, already checked.
   virtual void embed(const ExecContext& cx, const MatrixRef& table, const int32_t* tokens,
                      int64_t n, float* out) const = 0;

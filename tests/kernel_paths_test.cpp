@@ -21,6 +21,7 @@
 #include "core/session/session.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/matmul_group.h"
 #include "kernel_test_util.h"
 
 namespace mixcon {
@@ -108,6 +109,63 @@ TEST(KernelPaths, MatmulEveryPathEveryDtypeMatchesPortable) {
       }
     }
   }
+}
+
+// A group of products of one input (matmul_group: q, k, v; gate and up) gives
+// each product exactly what it gives alone, on every path, for 1 and 2
+// threads, exact or with either kind of narrow activations (which then
+// apply to the products whose weights have that dtype only).
+TEST(KernelPaths, MatmulGroupEqualsItsProductsBitwise) {
+  const int64_t cols = 96;
+  const Stored m[] = {make_matrix(DType::Q8_0, 37, cols, 1), make_matrix(DType::F32, 16, cols, 2),
+                      make_matrix(DType::BF16, 70, cols, 3), make_matrix(DType::F16, 5, cols, 4)};
+  const MatrixRef refs[] = {m[0].ref, m[1].ref, m[2].ref, m[3].ref};
+  for (int64_t n : {1, 9})
+    for (DType act : {DType::F32, DType::Q8_0, DType::BF16})
+      for (KernelPath p : kPaths)
+        for (int threads : {1, 2}) {
+          ForcedPath f(p);
+          if (!f.ok()) continue;
+          const std::vector<float> x = rnd(n * cols, uint32_t(n + 5));
+          const int64_t per_thread = cpu::matmul_scratch_floats(cols);
+          std::vector<float> scratch(size_t(per_thread * threads));
+          std::vector<uint8_t> act_buf(size_t(n * cols * 8 + 4096));
+          ExecContext cx;
+          cx.n_threads = threads;
+          cx.scratch = scratch.data();
+          cx.scratch_floats_per_thread = per_thread;
+          if (act != DType::F32) {
+            cx.act_dtype = act;
+            cx.act = act_buf.data();
+            cx.act_bytes = int64_t(act_buf.size());
+          }
+          std::vector<std::vector<float>> grouped(4), alone(4);
+          float* yg[4];
+          for (int i = 0; i < 4; ++i) {
+            grouped[size_t(i)].assign(size_t(n * refs[i].rows), -1.0f);
+            alone[size_t(i)].assign(size_t(n * refs[i].rows), -2.0f);
+            yg[i] = grouped[size_t(i)].data();
+          }
+          cpu::matmul_group(refs, 4, x.data(), n, yg, cx);
+          for (int i = 0; i < 4; ++i) {
+            float* ya = alone[size_t(i)].data();
+            cpu::matmul_group(&refs[i], 1, x.data(), n, &ya, cx);
+            EXPECT_EQ(grouped[size_t(i)], alone[size_t(i)])
+                << cpu::kernel_path_name(p) << " product " << i << " n=" << n << " threads=" << threads
+                << " activations " << dtype_name(act);
+          }
+          // Exact products are untouched by the other dtype's narrow activations.
+          if (act != DType::F32) {
+            ExecContext exact = cx;
+            exact.act = nullptr;
+            for (int i = 0; i < 4; ++i) {
+              if (refs[i].dtype == act) continue;
+              std::vector<float> ye(size_t(n * refs[i].rows));
+              cpu::matmul(refs[i], x.data(), n, ye.data(), exact);
+              EXPECT_EQ(grouped[size_t(i)], ye) << "product " << i << " was narrowed";
+            }
+          }
+        }
 }
 
 // Attention on every path, for head sizes the AVX-512 path takes (multiples

@@ -14,9 +14,11 @@ void attention_layer(const ForwardStep& s, const AttentionWeights& w, LayerState
   const int64_t q_dim = a.n_heads * a.head_dim;
   const int64_t kv_dim = a.n_kv_heads * a.head_dim;
 
-  s.be.matmul(s.cx, w.wq, s.ws.xn, s.n, s.ws.q);
-  s.be.matmul(s.cx, w.wk, s.ws.xn, s.n, s.ws.k);
-  s.be.matmul(s.cx, w.wv, s.ws.xn, s.n, s.ws.v);
+  {
+    const MatrixRef m[] = {w.wq, w.wk, w.wv};
+    float* const y[] = {s.ws.q, s.ws.k, s.ws.v};
+    s.be.matmul_group(s.cx, m, 3, s.ws.xn, s.n, y);
+  }
   if (a.rope_theta > 0.0) {
     s.be.rope(s.cx, s.ws.q, s.n, q_dim, a.n_heads, a.head_dim, s.pos0, a.rope_theta);
     s.be.rope(s.cx, s.ws.k, s.n, kv_dim, a.n_kv_heads, a.head_dim, s.pos0, a.rope_theta);

@@ -26,15 +26,19 @@ void conba_layer(const ForwardStep& s, const ConbaWeights& w, LayerState& st) {
   conv.out = ws.ubar;
   s.be.causal_conv(s.cx, conv);
   // (3) g = SiLU(W_sg ū) ⊙ (W_su ū)
-  s.be.matmul(s.cx, w.sel_gate, ws.ubar, s.n, ws.sel_g);
-  s.be.matmul(s.cx, w.sel_up, ws.ubar, s.n, ws.sel_u);
+  {
+    const MatrixRef m[] = {w.sel_gate, w.sel_up};
+    float* const y[] = {ws.sel_g, ws.sel_u};
+    s.be.matmul_group(s.cx, m, 2, ws.ubar, s.n, y);
+  }
   s.be.swiglu(s.cx, ws.sel_g, ws.sel_u, ws.g, s.n * r);
   // (4) the projections of g; softplus / sigmoid / biases are fused into the scan
-  s.be.matmul(s.cx, w.dt_proj, ws.g, s.n, ws.dt);
-  s.be.matmul(s.cx, w.b_proj, ws.g, s.n, ws.B);
-  s.be.matmul(s.cx, w.c_proj, ws.g, s.n, ws.C);
   const bool scaling = w.scale_bias != nullptr;
-  if (scaling) s.be.matmul(s.cx, w.scale_proj, ws.g, s.n, ws.scale);
+  {
+    const MatrixRef m[] = {w.dt_proj, w.b_proj, w.c_proj, w.scale_proj};
+    float* const y[] = {ws.dt, ws.B, ws.C, ws.scale};
+    s.be.matmul_group(s.cx, m, scaling ? 4 : 3, ws.g, s.n, y);
+  }
 
   // (4)-(9): the scan, ŷ ⊙ SiLU(z)
   ConbaScanArgs a;

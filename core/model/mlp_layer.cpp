@@ -5,8 +5,9 @@ namespace mixcon {
 
 void mlp_layer(const ForwardStep& s, const MlpWeights& w) {
   const int64_t d_ff = w.w_gate.rows;
-  s.be.matmul(s.cx, w.w_gate, s.ws.xn, s.n, s.ws.ff_gate);
-  s.be.matmul(s.cx, w.w_up, s.ws.xn, s.n, s.ws.ff_up);
+  const MatrixRef m[] = {w.w_gate, w.w_up};
+  float* const y[] = {s.ws.ff_gate, s.ws.ff_up};
+  s.be.matmul_group(s.cx, m, 2, s.ws.xn, s.n, y);
   s.be.swiglu(s.cx, s.ws.ff_gate, s.ws.ff_up, s.ws.ff_act, s.n * d_ff);
   s.be.matmul(s.cx, w.w_down, s.ws.ff_act, s.n, s.ws.out);
 }

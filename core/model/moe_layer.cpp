@@ -33,8 +33,9 @@ void moe_layer(const ForwardStep& s, const MoeWeights& w) {
       s.be.gather_rows(s.cx, ws.xn, dm, ws.expert_rows, count, ws.moe_x);
       xin = ws.moe_x;
     }
-    s.be.matmul(s.cx, w.w_gate.rows_slice(e * d_ff, d_ff), xin, count, ws.ff_gate);
-    s.be.matmul(s.cx, w.w_up.rows_slice(e * d_ff, d_ff), xin, count, ws.ff_up);
+    const MatrixRef m[] = {w.w_gate.rows_slice(e * d_ff, d_ff), w.w_up.rows_slice(e * d_ff, d_ff)};
+    float* const y[] = {ws.ff_gate, ws.ff_up};
+    s.be.matmul_group(s.cx, m, 2, xin, count, y);
     s.be.swiglu(s.cx, ws.ff_gate, ws.ff_up, ws.ff_act, count * d_ff);
     s.be.matmul(s.cx, w.w_down.rows_slice(e * dm, dm), ws.ff_act, count, ws.moe_y);
     s.be.scatter_add_rows(s.cx, ws.moe_y, dm, ws.expert_rows, ws.expert_w, count, ws.out);

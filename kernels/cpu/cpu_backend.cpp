@@ -12,7 +12,7 @@
 #include "core/common/status.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/matmul_bf16_act.h"
-#include "kernels/cpu/matmul_q8_act.h"
+#include "kernels/cpu/matmul_group.h"
 #include "kernels/cpu/q8_activations.h"
 
 namespace mixcon {
@@ -94,19 +94,11 @@ class CpuBackend final : public Backend {
 
   void matmul(const ExecContext& cx, const MatrixRef& w, const float* x, int64_t n,
               float* y) const override {
-    if (cx.act && w.dtype == cx.act_dtype) {
-      if (activation_bytes(w.dtype, n, w.cols) > cx.act_bytes)
-        fail(Status::Internal, "matmul: the session's activation buffer is too small");
-      if (w.dtype == DType::Q8_0) {
-        cpu::Q8Activations a = cpu::q8_activations_in(cx.act, n, w.cols);
-        cpu::quantize_q8_activations(x, a, cx.n_threads);
-        cpu::matmul_q8_act(w, a, y, cx);
-      } else {
-        cpu::matmul_bf16_act(w, x, n, y, cx);
-      }
-      return;
-    }
-    cpu::matmul(w, x, n, y, cx);
+    cpu::matmul_group(&w, 1, x, n, &y, cx);
+  }
+  void matmul_group(const ExecContext& cx, const MatrixRef* w, int count, const float* x,
+                    int64_t n, float* const* y) const override {
+    cpu::matmul_group(w, count, x, n, y, cx);
   }
   void embed(const ExecContext& cx, const MatrixRef& table, const int32_t* tokens, int64_t n,
              float* out) const override {

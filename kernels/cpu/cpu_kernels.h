@@ -35,7 +35,9 @@ const char* cpu_kernel_path();
 // Exact conversion of one stored row to float32 (q8_0: n % 32 == 0).
 void row_to_f32(DType t, const void* row, float* out, int64_t n);
 
-// y[w.rows] = w · x (decode).
+// y[w.rows] = w · x (decode). matvec and matmul are exact (float32 input);
+// the backend's products go through matmul_group (matmul_group.h), which
+// also applies a session's narrow activations and runs groups in one pass.
 void matvec(const MatrixRef& w, const float* x, float* y, int n_threads);
 // y[n, w.rows] = x[n, w.cols] · wᵀ (prefill); scratch holds kMatmulScratchRows·w.cols
 // floats per thread (a block of weight rows dequantized once for all tokens).
@@ -44,6 +46,10 @@ constexpr int64_t kMatmulScratchRows = 4;
 // any kernel path.
 int64_t matmul_scratch_floats(int64_t cols);
 void matmul(const MatrixRef& w, const float* x, int64_t n, float* y, const ExecContext& cx);
+// Rows [r0, r1) of the exact product on the current kernel path; r0 a
+// multiple of 16; buf: this share's scratch (n > 1).
+void matmul_rows(const MatrixRef& w, const float* x, int64_t n, float* y, int64_t r0, int64_t r1,
+                 float* buf);
 
 // ---- norm.cpp ---------------------------------------------------------------
 void rmsnorm(const float* x, const float* g, int64_t n, int64_t d, float eps, float* y,
@@ -171,9 +177,6 @@ inline int threads_for(int64_t work, int n_threads) {
 // in a bench-small q8_0 step; splitting them measured +3% decode (6 of 6
 // alternating runs).
 constexpr int64_t kMatvecParallelMinBytes = int64_t(1) << 18;
-inline int matvec_threads(const MatrixRef& w, int n_threads) {
-  return w.rows * w.row_bytes < kMatvecParallelMinBytes ? 1 : n_threads;
-}
 
 // Output rows [*r0, *r1) of share t of nt: contiguous, in multiples of 16
 // rows (an AVX-512 panel), so shares never write one cache line of y.

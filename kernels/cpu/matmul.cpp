@@ -16,6 +16,7 @@
 #include "kernels/cpu/thread_pool.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/matmul_avx512.h"
+#include "kernels/cpu/matmul_group.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -254,15 +255,6 @@ __attribute__((target("avx2,fma,f16c"))) void matmul_avx2_blocks(const MatrixRef
   }
 }
 
-void matmul_avx2(const MatrixRef& m, const float* x, int64_t n_tok, float* y,
-                 const ExecContext& cx) {
-  const int64_t blocks = (m.rows + kMatmulRows - 1) / kMatmulRows;
-  parallel_for(threads_for(m.rows * m.cols * n_tok, cx.n_threads), blocks,
-               [&](int64_t b0, int64_t b1, int t) {
-                 matmul_avx2_blocks(m, x, n_tok, y, b0, b1,
-                                    cx.scratch + int64_t(t) * cx.scratch_floats_per_thread);
-               });
-}
 
 // F16C conversion of one f16 row (exact, like f16_bits_to_f32).
 __attribute__((target("avx2,fma,f16c"))) void f16_row_to_f32_avx2(const uint16_t* p, float* out,
@@ -361,19 +353,10 @@ void row_to_f32(DType t, const void* row, float* out, int64_t n) {
 }
 
 void matvec(const MatrixRef& w, const float* x, float* y, int n_threads) {
-  if (kernel_path() == KernelPath::Avx512) {
-    matvec_avx512(w, x, y, n_threads);
-    return;
-  }
-  // One row after the other: each thread streams its contiguous share of the
-  // matrix front to back, which is what the hardware prefetchers follow best
-  // (interleaving several rows measured 3-4x slower from DRAM).
-  const DotFn dot = dot_best(w.dtype);
-  const uint8_t* base = static_cast<const uint8_t*>(w.data);
-  const int64_t rows = w.rows, cols = w.cols, rb = w.row_bytes;
-  parallel_for(threads_for(rows * cols, n_threads), rows, [&](int64_t begin, int64_t end, int) {
-    for (int64_t r = begin; r < end; ++r) y[r] = dot(base + r * rb, x, cols);
-  });
+  ExecContext cx;
+  cx.n_threads = n_threads;
+  const Product p{&w, 1, y, x};
+  run_products(&p, 1, cx);
 }
 
 int64_t matmul_scratch_floats(int64_t cols) {
@@ -382,38 +365,41 @@ int64_t matmul_scratch_floats(int64_t cols) {
 }
 
 void matmul(const MatrixRef& w, const float* x, int64_t n, float* y, const ExecContext& cx) {
-  if (n == 1) {
-    matvec(w, x, y, cx.n_threads);
-    return;
-  }
-  if (kernel_path() == KernelPath::Avx512) {
-    matmul_avx512(w, x, n, y, cx);
-    return;
-  }
-#ifdef MIXCON_X86
-  if (kernel_path() == KernelPath::Avx2) {
-    matmul_avx2(w, x, n, y, cx);
-    return;
-  }
-#endif
-  const DotFn dot = dot_portable(DType::F32);
+  const Product p{&w, n, y, x};
+  run_products(&p, 1, cx);
+}
+
+void matmul_rows(const MatrixRef& w, const float* x, int64_t n, float* y, int64_t r0, int64_t r1,
+                 float* buf) {
+  const KernelPath path = kernel_path();
   const uint8_t* base = static_cast<const uint8_t*>(w.data);
   const int64_t rows = w.rows, cols = w.cols, rb = w.row_bytes;
-  const DType dt = w.dtype;
-  parallel_for(threads_for(rows * cols * n, cx.n_threads), rows,
-               [&](int64_t r0, int64_t r1, int share) {
-    float* buf = cx.scratch + static_cast<int64_t>(share) * cx.scratch_floats_per_thread;
-    for (int64_t r = r0; r < r1; ++r) {
-      const float* wr;
-      if (dt == DType::F32) {
-        wr = reinterpret_cast<const float*>(base + r * rb);
-      } else {
-        row_to_f32(dt, base + r * rb, buf, cols);
-        wr = buf;
-      }
-      for (int64_t t = 0; t < n; ++t) y[t * rows + r] = dot(wr, x + t * cols, cols);
+  if (n == 1) {
+    if (path == KernelPath::Avx512) return matvec_rows_avx512(w, x, y, r0, r1);
+    // One row after the other: each thread streams its contiguous share of
+    // the matrix front to back, which is what the hardware prefetchers
+    // follow best (interleaving several rows measured 3-4x slower from DRAM).
+    const DotFn dot = dot_best(w.dtype);
+    for (int64_t r = r0; r < r1; ++r) y[r] = dot(base + r * rb, x, cols);
+    return;
+  }
+  if (path == KernelPath::Avx512) return matmul_rows_avx512(w, x, n, y, r0, r1, buf);
+#ifdef MIXCON_X86
+  // r0 is a multiple of 16 (share_rows16), so whole AVX2 row blocks.
+  if (path == KernelPath::Avx2)
+    return matmul_avx2_blocks(w, x, n, y, r0 / kMatmulRows, (r1 + kMatmulRows - 1) / kMatmulRows, buf);
+#endif
+  const DotFn dot = dot_portable(DType::F32);
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* wr;
+    if (w.dtype == DType::F32) {
+      wr = reinterpret_cast<const float*>(base + r * rb);
+    } else {
+      row_to_f32(w.dtype, base + r * rb, buf, cols);
+      wr = buf;
     }
-  });
+    for (int64_t t = 0; t < n; ++t) y[t * rows + r] = dot(wr, x + t * cols, cols);
+  }
 }
 
 }  // namespace cpu

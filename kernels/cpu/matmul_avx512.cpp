@@ -287,47 +287,12 @@ void matmul_rows_avx512(const MatrixRef& w, const float* x, int64_t n, float* y,
   }
 }
 
-
-void matvec_avx512(const MatrixRef& w, const float* x, float* y, int n_threads) {
-  const int nt = matvec_threads(w, n_threads);
-  if (nt <= 1) {
-    matvec_rows_avx512(w, x, y, 0, w.rows);
-    return;
-  }
-  parallel(nt, [&](int t, int parts) {
-    int64_t r0, r1;
-    share_rows16(w.rows, t, parts, &r0, &r1);
-    if (r0 < r1) matvec_rows_avx512(w, x, y, r0, r1);
-  });
-}
-
-void matmul_avx512(const MatrixRef& w, const float* x, int64_t n, float* y,
-                   const ExecContext& cx) {
-  const int nt = threads_for(w.rows * w.cols * n, cx.n_threads);
-  if (nt <= 1) {
-    matmul_rows_avx512(w, x, n, y, 0, w.rows, cx.scratch);
-    return;
-  }
-  parallel(nt, [&](int t, int parts) {
-    int64_t r0, r1;
-    share_rows16(w.rows, t, parts, &r0, &r1);
-    if (r0 < r1)
-      matmul_rows_avx512(w, x, n, y, r0, r1, cx.scratch + int64_t(t) * cx.scratch_floats_per_thread);
-  });
-}
-
 #else
 // Not an x86 build: kernel_path() never selects this path.
 void matvec_rows_avx512(const MatrixRef&, const float*, float*, int64_t, int64_t) {
   fail(Status::Internal, "the AVX-512 kernel path is not built for this CPU");
 }
 void matmul_rows_avx512(const MatrixRef&, const float*, int64_t, float*, int64_t, int64_t, float*) {
-  fail(Status::Internal, "the AVX-512 kernel path is not built for this CPU");
-}
-void matvec_avx512(const MatrixRef&, const float*, float*, int) {
-  fail(Status::Internal, "the AVX-512 kernel path is not built for this CPU");
-}
-void matmul_avx512(const MatrixRef&, const float*, int64_t, float*, const ExecContext&) {
   fail(Status::Internal, "the AVX-512 kernel path is not built for this CPU");
 }
 #endif  // MIXCON_HAVE_AVX512_PATH

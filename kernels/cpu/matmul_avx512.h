@@ -1,6 +1,6 @@
 // AVX-512 matrix products over a range of output rows (matmul_avx512.cpp).
 // Call only when the CPU has AVX512F/BW/VL (cpu_features.h); the caller
-// splits rows over threads.
+// splits rows over threads (matmul_group.h).
 #pragma once
 
 #include <cstdint>
@@ -23,12 +23,6 @@ constexpr int kGemmPanels = 2;
 constexpr int64_t kGemmKc = 256;
 constexpr int kGemmTokens = 8;
 constexpr int64_t kAvx512GemmScratchFloats = kGemmPanels * 16 * kGemmKc;
-
-// Whole products split over threads by contiguous output rows (so any thread
-// count gives the same bits); cx.scratch holds kAvx512GemmScratchFloats
-// floats per thread.
-void matvec_avx512(const MatrixRef& w, const float* x, float* y, int n_threads);
-void matmul_avx512(const MatrixRef& w, const float* x, int64_t n, float* y, const ExecContext& cx);
 
 }  // namespace cpu
 }  // namespace mixcon

@@ -10,6 +10,7 @@
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/matmul_avx512.h"
 #include "kernels/cpu/matmul_bf16dot.h"
+#include "kernels/cpu/matmul_group.h"
 #include "kernels/cpu/thread_pool.h"
 
 namespace mixcon {
@@ -69,39 +70,41 @@ int64_t bf16_activation_bytes(int64_t n, int64_t cols) {
   return as_bf16 > as_f32 ? as_bf16 : as_f32;
 }
 
-void matmul_bf16_act(const MatrixRef& w, const float* x, int64_t n, float* y, const ExecContext& cx) {
-  if (w.dtype != DType::BF16) fail(Status::Internal, "matmul_bf16_act: needs bf16 weights");
-  const int64_t cols = w.cols;
+Bf16Input round_activations_bf16(const float* x, int64_t n, int64_t cols, const ExecContext& cx) {
+  if (bf16_activation_bytes(n, cols) > cx.act_bytes)
+    fail(Status::Internal, "round_activations_bf16: the session's activation buffer is too small");
   const bool dot = g_dot_allowed.load(std::memory_order_relaxed) &&
                    kernel_path() == KernelPath::Avx512 && cpu_has_avx512_bf16();
-  const int round_threads = n * cols >= (int64_t(1) << 16) ? cx.n_threads : 1;
+  const int nt = n * cols >= (int64_t(1) << 16) ? cx.n_threads : 1;
+  Bf16Input in;
   if (!dot) {
-    // The exact kernels on the rounded values (bf16 → f32 is exact).
+    // The exact kernels will run on the rounded values (bf16 → f32 is exact).
     float* xr = static_cast<float*>(cx.act);
-    parallel_for(round_threads, n, [&](int64_t t0, int64_t t1, int) {
+    parallel_for(nt, n, [&](int64_t t0, int64_t t1, int) {
       for (int64_t i = t0 * cols; i < t1 * cols; ++i) xr[i] = round_to_bf16(x[i]);
     });
-    matmul(w, xr, n, y, cx);
-    return;
+    in.rounded = xr;
+    return in;
   }
 #ifdef MIXCON_HAVE_AVX512_PATH
   const int64_t stride = bf16_stride(cols);
   uint16_t* xb = static_cast<uint16_t*>(cx.act);
-  parallel_for(round_threads, n, [&](int64_t t0, int64_t t1, int) {
+  parallel_for(nt, n, [&](int64_t t0, int64_t t1, int) {
     for (int64_t t = t0; t < t1; ++t) {
       round_row_bf16_avx512(x + t * cols, cols, xb + t * stride);
       for (int64_t k = cols; k < stride; ++k) xb[t * stride + k] = 0;
     }
   });
-  const int nt = n == 1 ? matvec_threads(w, cx.n_threads) : threads_for(w.rows * cols * n, cx.n_threads);
-  parallel(nt, [&](int t, int parts) {
-    int64_t r0, r1;
-    share_rows16(w.rows, t, parts, &r0, &r1);
-    if (r0 >= r1) return;
-    if (n == 1) return matvec_bf16dot_rows(w, xb, y, r0, r1);
-    matmul_bf16dot_rows(w, xb, stride, n, y, r0, r1, cx.scratch + int64_t(t) * cx.scratch_floats_per_thread);
-  });
+  in.bf16 = xb;
+  in.stride = stride;
 #endif
+  return in;
+}
+
+void matmul_bf16_act(const MatrixRef& w, const float* x, int64_t n, float* y, const ExecContext& cx) {
+  if (w.dtype != DType::BF16 || cx.act_dtype != DType::BF16)
+    fail(Status::Internal, "matmul_bf16_act: needs bf16 weights and a bf16 activation buffer");
+  matmul_group(&w, 1, x, n, &y, cx);
 }
 
 }  // namespace cpu

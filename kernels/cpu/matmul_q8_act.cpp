@@ -21,6 +21,7 @@
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/matmul_avx512.h"
+#include "kernels/cpu/matmul_group.h"
 #include "kernels/cpu/matmul_vnni.h"
 #include "kernels/cpu/thread_pool.h"
 
@@ -127,7 +128,8 @@ std::atomic<bool> g_vnni_allowed{true};
 
 void allow_vnni(bool allowed) { g_vnni_allowed.store(allowed, std::memory_order_relaxed); }
 
-void matmul_q8_act(const MatrixRef& w, const Q8Activations& x, float* y, const ExecContext& cx) {
+void matmul_q8_act_rows(const MatrixRef& w, const Q8Activations& x, float* y, int64_t r0,
+                        int64_t r1, void* buf) {
   if (w.dtype != DType::Q8_0 || w.cols != x.cols)
     fail(Status::Internal, "matmul_q8_act: needs q8_0 weights as wide as the activations");
   const KernelPath path = kernel_path();
@@ -135,28 +137,28 @@ void matmul_q8_act(const MatrixRef& w, const Q8Activations& x, float* y, const E
   // AVX-512 path of a CPU with it but not AVX-512 VNNI.
   const bool allowed = g_vnni_allowed.load(std::memory_order_relaxed);
   const bool vnni = allowed && path == KernelPath::Avx512 && cpu_has_avx512_vnni();
-  const bool avx_vnni = allowed && !vnni && path != KernelPath::Portable && cpu_has_avx_vnni();
-  const int nt = x.n == 1 ? matvec_threads(w, cx.n_threads)
-                          : threads_for(w.rows * w.cols * x.n, cx.n_threads);
-  parallel(nt, [&](int t, int parts) {
-    int64_t r0, r1;
-    share_rows16(w.rows, t, parts, &r0, &r1);
-    if (r0 >= r1) return;
-    float* buf = cx.scratch + int64_t(t) * cx.scratch_floats_per_thread;
-    if (vnni) {
-      if (x.n == 1) return matvec_q8act_rows_vnni(w, x, y, r0, r1);
-      return matmul_q8act_rows_vnni(w, x, y, r0, r1, buf);
-    }
+  if (vnni) {
+    if (x.n == 1) return matvec_q8act_rows_vnni(w, x, y, r0, r1);
+    return matmul_q8act_rows_vnni(w, x, y, r0, r1, buf);
+  }
 #ifdef MIXCON_X86
-    if (avx_vnni) {
-      if (x.n == 1) return matvec_q8act_rows_avxvnni(w, x, y, r0, r1);
-      return matmul_q8act_rows_avxvnni(w, x, y, r0, r1, buf);
-    }
-    if (path != KernelPath::Portable) return matmul_rows_avx2(w, x, y, r0, r1);
+  if (allowed && path != KernelPath::Portable && cpu_has_avx_vnni()) {
+    if (x.n == 1) return matvec_q8act_rows_avxvnni(w, x, y, r0, r1);
+    return matmul_q8act_rows_avxvnni(w, x, y, r0, r1, buf);
+  }
+  if (path != KernelPath::Portable) return matmul_rows_avx2(w, x, y, r0, r1);
 #endif
-    (void)path;
-    matmul_rows_portable(w, x, y, r0, r1);
-  });
+  (void)path;
+  matmul_rows_portable(w, x, y, r0, r1);
+}
+
+void matmul_q8_act(const MatrixRef& w, const Q8Activations& x, float* y, const ExecContext& cx) {
+  Product p;
+  p.w = &w;
+  p.n = x.n;
+  p.y = y;
+  p.q8 = &x;
+  run_products(&p, 1, cx);
 }
 
 }  // namespace cpu

@@ -13,6 +13,9 @@ namespace mixcon {
 namespace cpu {
 
 void matmul_q8_act(const MatrixRef& w, const Q8Activations& x, float* y, const ExecContext& cx);
+// Rows [r0, r1) of it (r0 a multiple of 16); buf: this share's scratch.
+void matmul_q8_act_rows(const MatrixRef& w, const Q8Activations& x, float* y, int64_t r0,
+                        int64_t r1, void* buf);
 
 // Tests only: false makes matmul_q8_act skip the VNNI kernels (so the AVX2
 // pmaddwd ones run on a CPU that has VNNI). Not while kernels run.
