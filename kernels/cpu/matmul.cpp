@@ -13,7 +13,6 @@
 #include "core/common/status.h"
 #include "kernels/cpu/convert.h"
 #include "kernels/cpu/cpu_kernels.h"
-#include "kernels/cpu/thread_pool.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/matmul_avx512.h"
 #include "kernels/cpu/matmul_group.h"

@@ -11,7 +11,6 @@
 // with int8 activations than with exact float ones (measured 0.8x).
 #include "kernels/cpu/matmul_q8_act.h"
 
-#include <algorithm>
 #include <atomic>
 #include <cmath>
 
@@ -23,7 +22,6 @@
 #include "kernels/cpu/matmul_avx512.h"
 #include "kernels/cpu/matmul_group.h"
 #include "kernels/cpu/matmul_vnni.h"
-#include "kernels/cpu/thread_pool.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
