@@ -1,4 +1,5 @@
 // mixcon run: stream a continuation of a prompt.
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <random>
@@ -47,6 +48,7 @@ int cmd_run(int argc, char** argv) {
   int32_t kv_dtype = MIXCON_DTYPE_F32;
   int64_t prefill_chunk = 0;
   int32_t activations = MIXCON_DTYPE_F32;
+  bool timings = false;
   const std::vector<Option> options = {
       opt_string({"-m", "--model"}, "MODEL", &model_path, "the .mixc model file", true),
       opt_string({"-p", "--prompt"}, "PROMPT", &prompt, "the text to continue", true),
@@ -67,6 +69,8 @@ int cmd_run(int argc, char** argv) {
       opt_kv_dtype(&kv_dtype),
       opt_prefill_chunk(&prefill_chunk),
       opt_activations(&activations),
+      opt_flag({"--timings"}, &timings,
+               "print the prompt's and the generation's speed to stderr at the end"),
   };
   bool help = false;
   const std::string err = parse_args(argc, argv, 1, options, &help);
@@ -133,8 +137,12 @@ int cmd_run(int argc, char** argv) {
   g_session = h.session;
   std::signal(SIGINT, on_interrupt);
 
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point t_prompt = Clock::now();
   if ((st = mixcon_session_feed(h.session, prompt_tokens.data(), n_prompt)) != MIXCON_OK)
     return report_failure(cmd, "cannot feed the prompt", st);
+  const Clock::time_point t_gen = Clock::now();
+  int64_t n_generated = 0;
 
   std::vector<char> piece(static_cast<size_t>(info.max_piece_bytes) + 1);
   bool ended_with_newline = false;
@@ -150,6 +158,7 @@ int cmd_run(int argc, char** argv) {
       return 130;
     }
     if (st != MIXCON_OK) return report_failure(cmd, "generation failed", st);
+    ++n_generated;
     if (len > 0) {
       std::fwrite(piece.data(), 1, static_cast<size_t>(len), stdout);
       std::fflush(stdout);
@@ -166,6 +175,18 @@ int cmd_run(int argc, char** argv) {
   // A terminal gets its prompt back on a fresh line; a pipe gets exactly the text.
   if (!ended_with_newline && isatty(STDOUT_FILENO)) std::fputc('\n', stdout);
   std::fflush(stdout);
+  if (timings) {
+    // What the user waited for: the prompt's one feed, then every step with
+    // its sampling and text (llama.cpp's "prompt eval" and "eval").
+    const double prompt_s = std::chrono::duration<double>(t_gen - t_prompt).count();
+    const double gen_s = std::chrono::duration<double>(Clock::now() - t_gen).count();
+    auto rate = [](int64_t n, double s) { return s > 0 ? double(n) / s : 0.0; };
+    std::fprintf(stderr,
+                 "mixcon run: prompt %lld tokens in %.1f ms (%.1f tok/s), generated %lld tokens "
+                 "in %.1f ms (%.1f tok/s)\n",
+                 static_cast<long long>(n_prompt), prompt_s * 1e3, rate(n_prompt, prompt_s),
+                 static_cast<long long>(n_generated), gen_s * 1e3, rate(n_generated, gen_s));
+  }
   return 0;
 }
 

@@ -219,6 +219,18 @@ TEST_F(Cli, RunWithInt8Activations) {
   EXPECT_EQ(r1.out, r2.out);
 }
 
+// --timings reports the prompt's and the generation's token counts and
+// speeds on stderr; stdout keeps exactly the text.
+TEST_F(Cli, RunReportsTimings) {
+  const std::string args = "run -m '" + text_->path() + "' -p 'the cat' -n 5 --temp 0";
+  const Result plain = run_cli(args), timed = run_cli(args + " --timings");
+  ASSERT_EQ(timed.exit_code, 0) << timed.err;
+  EXPECT_EQ(timed.out, plain.out);
+  EXPECT_NE(timed.err.find("generated 5 tokens"), std::string::npos) << timed.err;
+  EXPECT_NE(timed.err.find("tok/s"), std::string::npos) << timed.err;
+  EXPECT_EQ(plain.err.find("tok/s"), std::string::npos) << plain.err;
+}
+
 TEST_F(Cli, BadUsageFailsWithAMessage) {
   struct Case {
     std::string args;
