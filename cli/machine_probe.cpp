@@ -51,6 +51,16 @@ bool has(const char* feature) {
   return false;
 }
 
+// has(), limited to the kernel path in use (MIXCON_CPU_KERNELS can pin a
+// narrower one): PERF.md's peaks are those of the path that runs.
+bool usable(const char* feature) {
+  const std::string f(feature);
+  const mixcon::cpu::KernelPath path = mixcon::cpu::kernel_path();
+  if (f.rfind("avx512", 0) == 0 && path != mixcon::cpu::KernelPath::Avx512) return false;
+  if (path == mixcon::cpu::KernelPath::Portable) return false;
+  return has(feature);
+}
+
 // ---- read bandwidth ---------------------------------------------------------
 
 float sum_scalar(const float* p, int64_t n) {
@@ -194,14 +204,14 @@ PeakFn peak_fn(PeakKind k) {
 #ifdef MIXCON_BENCH_X86
   switch (k) {
     case PeakKind::F32Fma:
-      if (has("avx512f")) return peak_f32_avx512;
-      if (has("avx2") && has("fma")) return peak_f32_avx2;
+      if (usable("avx512f")) return peak_f32_avx512;
+      if (usable("avx2") && usable("fma")) return peak_f32_avx2;
       return peak_scalar;
     case PeakKind::Bf16Dot:
-      return has("avx512_bf16") ? peak_bf16_avx512 : nullptr;
+      return usable("avx512_bf16") ? peak_bf16_avx512 : nullptr;
     case PeakKind::Int8Vnni:
-      if (has("avx512_vnni")) return peak_i8_avx512;
-      if (has("avx_vnni")) return peak_i8_avxvnni;
+      if (usable("avx512_vnni")) return peak_i8_avx512;
+      if (usable("avx_vnni")) return peak_i8_avxvnni;
       return nullptr;
   }
   return nullptr;
@@ -233,13 +243,13 @@ bool cpu_has_peak_kind(PeakKind k) { return peak_fn(k) != nullptr; }
 const char* peak_kind_isa(PeakKind k) {
   switch (k) {
     case PeakKind::F32Fma:
-      if (has("avx512f")) return "avx512";
-      if (has("avx2") && has("fma")) return "avx2";
+      if (usable("avx512f")) return "avx512";
+      if (usable("avx2") && usable("fma")) return "avx2";
       return "scalar";
-    case PeakKind::Bf16Dot: return has("avx512_bf16") ? "avx512" : "none";
+    case PeakKind::Bf16Dot: return usable("avx512_bf16") ? "avx512" : "none";
     case PeakKind::Int8Vnni:
-      if (has("avx512_vnni")) return "avx512";
-      if (has("avx_vnni")) return "avx-vnni";
+      if (usable("avx512_vnni")) return "avx512";
+      if (usable("avx_vnni")) return "avx-vnni";
       return "none";
   }
   return "none";

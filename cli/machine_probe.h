@@ -19,11 +19,12 @@ enum class PeakKind {
   Int8Vnni,  // vpdpbusd (AVX512_VNNI, else AVX_VNNI): 4 int8 products per i32 lane
 };
 const char* peak_kind_name(PeakKind k);  // "f32-fma", "bf16-dot", "int8-vnni"
-// Whether this CPU has the instructions of `k` (F32Fma: always; it falls back
-// to a scalar loop).
+// Whether this CPU has the instructions of `k` on the kernel path in use
+// (MIXCON_CPU_KERNELS may pin a narrower one than the CPU's best; F32Fma:
+// always, it falls back to a scalar loop).
 bool cpu_has_peak_kind(PeakKind k);
-// The vector width the measurement of `k` uses on this CPU: "avx512", "avx2",
-// "avx-vnni", "scalar".
+// The vector width the measurement of `k` uses on this CPU and path:
+// "avx512", "avx2", "avx-vnni", "scalar".
 const char* peak_kind_isa(PeakKind k);
 
 // "model name" of /proc/cpuinfo ("unknown" if absent).
