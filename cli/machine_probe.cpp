@@ -15,7 +15,6 @@
 #include "kernels/cpu/cpu_features.h"
 
 #if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
 #include <immintrin.h>
 #define MIXCON_BENCH_X86 1
 #endif
@@ -39,12 +38,9 @@ bool has(const char* feature) {
   if (f == "avx512f") return __builtin_cpu_supports("avx512f");
   if (f == "avx512bw") return __builtin_cpu_supports("avx512bw");
   if (f == "avx512vl") return __builtin_cpu_supports("avx512vl");
-  if (f == "avx512_vnni") return __builtin_cpu_supports("avx512vnni");
-  if (f == "avx512_bf16") return __builtin_cpu_supports("avx512bf16");
-  if (f == "avx_vnni") {  // CPUID 7.1 EAX bit 4 (clang 14's builtin does not know it)
-    unsigned a = 0, b = 0, c = 0, d = 0;
-    return __get_cpuid_count(7, 1, &a, &b, &c, &d) && ((a >> 4) & 1u) != 0;
-  }
+  if (f == "avx512_vnni") return mixcon::cpu::cpu_has_avx512_vnni();
+  if (f == "avx512_bf16") return mixcon::cpu::cpu_has_avx512_bf16();
+  if (f == "avx_vnni") return mixcon::cpu::cpu_has_avx_vnni();
 #else
   (void)feature;
 #endif

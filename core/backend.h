@@ -36,6 +36,12 @@ struct MatrixRef {
   int64_t row_bytes = 0;
   const void* data = nullptr;
 
+  // Row r as stored, viewed as T elements (float, uint16_t bits, BlockQ8_0).
+  template <class T>
+  const T* row(int64_t r) const {
+    return reinterpret_cast<const T*>(static_cast<const uint8_t*>(data) + r * row_bytes);
+  }
+
   // Rows [first, first + n) as a matrix of their own (an expert of a stack).
   MatrixRef rows_slice(int64_t first, int64_t n) const {
     MatrixRef r = *this;

@@ -19,6 +19,7 @@
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/matmul_bf16_act.h"
+#include "kernels/cpu/matmul_group.h"
 #include "kernels/cpu/matmul_q8_act.h"
 #include "kernels/cpu/matmul_vnni.h"
 #include "kernels/cpu/q8_activations.h"
@@ -198,7 +199,8 @@ TEST(Bf16Activations, ProductsMatchTheRoundedValuesOnEveryPath) {
               cx.act = act.data();
               cx.act_bytes = int64_t(act.size());
               std::vector<float> y(size_t(n * rows));
-              cpu::matmul_bf16_act(m, x.data(), n, y.data(), cx);
+              float* yp = y.data();
+              cpu::matmul_group(&m, 1, x.data(), n, &yp, cx);
               return y;
             };
             const std::vector<float> y = run(1), y2 = run(2);

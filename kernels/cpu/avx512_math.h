@@ -25,6 +25,17 @@ MIXCON_AVX512_INLINE __mmask16 tail_mask(int64_t left) {
   return left >= 16 ? __mmask16(0xffff) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1u);
 }
 
+// The sum of v's 16 lanes by a fixed halving tree (16 → 8 → 4 → 2 → 1).
+MIXCON_AVX512_INLINE float hsum(__m512 v) {
+  const __m256 lo = _mm512_castps512_ps256(v);
+  const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+  const __m256 a = _mm256_add_ps(lo, hi);
+  __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+  b = _mm_add_ps(b, _mm_movehl_ps(b, b));
+  b = _mm_add_ss(b, _mm_movehdup_ps(b));
+  return _mm_cvtss_f32(b);
+}
+
 // r[k] = the sum of v[k]'s 16 lanes, for k < 16: the pairs of vectors are
 // folded by halves (256-bit, then 128-bit blocks, then within blocks), so
 // the 16 sums come out together after 15 adds instead of 16 separate

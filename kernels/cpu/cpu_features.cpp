@@ -24,6 +24,34 @@ bool cpu_has_f16c() {
 
 namespace {
 
+// CPUID leaf 7 subleaf `sub`, register `reg` (0 EAX, 1 EBX, 2 ECX, 3 EDX), bit `bit`.
+bool cpuid7(unsigned sub, int reg, int bit) {
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned r[4] = {0, 0, 0, 0};
+  return __get_cpuid_count(7, sub, &r[0], &r[1], &r[2], &r[3]) && ((r[reg] >> bit) & 1u) != 0;
+#else
+  (void)sub, (void)reg, (void)bit;
+  return false;
+#endif
+}
+
+}  // namespace
+
+bool cpu_has_avx512_vnni() {
+  static const bool has = cpu_supports(KernelPath::Avx512) && cpuid7(0, 2, 11);
+  return has;
+}
+bool cpu_has_avx512_bf16() {
+  static const bool has = cpu_supports(KernelPath::Avx512) && cpuid7(1, 0, 5);
+  return has;
+}
+bool cpu_has_avx_vnni() {
+  static const bool has = cpu_supports(KernelPath::Avx2) && cpuid7(1, 0, 4);
+  return has;
+}
+
+namespace {
+
 bool detect(KernelPath p) {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();

@@ -22,6 +22,13 @@ const char* kernel_path_name(KernelPath p);  // "portable", "avx2-fma", "avx512"
 bool cpu_supports(KernelPath p);
 // F16C (half-float conversions), which the AVX2 and AVX-512 paths also use.
 bool cpu_has_f16c();
+// The dot-product instructions of the narrow-activation products: AVX-512
+// VNNI and AVX512_BF16 (used on the AVX-512 path), AVX-VNNI (the 256-bit
+// VEX vpdpbusd, used on the AVX2 path). By CPUID: clang 14's
+// __builtin_cpu_supports knows none of "avxvnni".
+bool cpu_has_avx512_vnni();
+bool cpu_has_avx512_bf16();
+bool cpu_has_avx_vnni();
 // The fastest path this CPU supports.
 KernelPath best_kernel_path();
 // The path the kernels use now: a forced one, else MIXCON_CPU_KERNELS, else

@@ -169,6 +169,10 @@ inline int threads_for(int64_t work, int n_threads) {
   return work < kParallelMinWork ? 1 : n_threads;
 }
 
+// Rounding activations (int8, bf16) costs ~1 ns a value: fewer than this
+// many stay on one thread.
+constexpr int64_t kRoundParallelMinValues = int64_t(1) << 16;
+
 // A decode step runs ~10 matrix-vector products per layer; waking a thread
 // team costs microseconds (more on a busy machine). What a product costs is
 // the bytes it streams, so matrices of at least kMatvecParallelMinBytes are

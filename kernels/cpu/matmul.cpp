@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "core/common/status.h"
+#include "kernels/cpu/avx2_math.h"
 #include "kernels/cpu/convert.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/cpu_features.h"
@@ -111,13 +112,9 @@ MIXCON_AVX2 float dot_avx2_impl(Load w, const float* x, int64_t n) {
     a3 = _mm256_fmadd_ps(w.load8(i + 24), _mm256_loadu_ps(x + i + 24), a3);
   }
   for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(w.load8(i), _mm256_loadu_ps(x + i), a0);
-  const __m256 s = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
-  __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-  h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
   float tail = 0.0f;
   for (; i < n; ++i) tail = std::fmaf(w.load1(i), x[i], tail);
-  return _mm_cvtss_f32(h) + tail;
+  return avx2::hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3))) + tail;
 }
 
 __attribute__((target("avx2,fma,f16c"))) float dot_f32_avx2(const void* w, const float* x,
@@ -154,11 +151,7 @@ __attribute__((target("avx2,fma,f16c"))) float dot_q8_avx2(const void* w, const 
     a2 = _mm256_fmadd_ps(w2, _mm256_loadu_ps(x + 16), a2);
     a3 = _mm256_fmadd_ps(w3, _mm256_loadu_ps(x + 24), a3);
   }
-  const __m256 s = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
-  __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-  h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
-  return _mm_cvtss_f32(h) + 0.0f;
+  return avx2::hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3))) + 0.0f;
 }
 
 // ---- AVX2 / FMA tiles for matmul ------------------------------------------------
@@ -178,12 +171,6 @@ struct TileF32 {
   MIXCON_AVX2 __m256 load8(int64_t r, int64_t k) const { return _mm256_loadu_ps(row(r) + k); }
   MIXCON_AVX2 float load1(int64_t r, int64_t k) const { return row(r)[k]; }
 };
-MIXCON_AVX2 float hsum(__m256 s) {
-  __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-  h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
-  return _mm_cvtss_f32(h);
-}
 
 // y[t·y_stride + r0 + r] = row r0+r · x[t·x_stride ..], r < R, t < T.
 template <int R, int T, class L>
@@ -206,7 +193,7 @@ MIXCON_AVX2 void tile_avx2(const L& w, int64_t r0, const float* x, int64_t x_str
     for (int t = 0; t < T; ++t) {
       float tail = 0.0f;
       for (int64_t j = k; j < n; ++j) tail = std::fmaf(w.load1(r0 + r, j), x[t * x_stride + j], tail);
-      y[t * y_stride + r0 + r] = hsum(acc[r][t]) + tail;
+      y[t * y_stride + r0 + r] = avx2::hsum(acc[r][t]) + tail;
     }
 }
 

@@ -30,17 +30,7 @@ namespace cpu {
 #ifdef MIXCON_HAVE_AVX512_PATH
 namespace {
 
-// Fixed halving reduction: 16 → 8 → 4 → 2 → 1 lanes.
-MIXCON_AVX512_INLINE float hsum(__m512 v) {
-  const __m256 lo = _mm512_castps512_ps256(v);
-  const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
-  const __m256 a = _mm256_add_ps(lo, hi);
-  __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-  b = _mm_add_ps(b, _mm_movehl_ps(b, b));
-  b = _mm_add_ss(b, _mm_movehdup_ps(b));
-  return _mm_cvtss_f32(b);
-}
-
+using avx512::hsum;
 using avx512::tail_mask;
 using avx512::transpose16;
 

@@ -16,8 +16,6 @@
 #include "kernels/cpu/q8_activations.h"
 
 #ifdef MIXCON_HAVE_AVX2_PATH
-#include <cpuid.h>
-
 MIXCON_TARGET_REGION_BEGIN("avx2,fma,f16c,avxvnni")
 #include "kernels/cpu/q8_panel_simd.h"
 
@@ -57,30 +55,15 @@ struct V8 {
   // Block b of 8 rows: each row's 32 bytes as 8 int32 "groups", transposed
   // (8×8) so vector j holds group j of every row.
   MIXCON_Q8P_INLINE static void pack_groups(const BlockQ8_0* const* rows, int64_t b, int, uint8_t* q) {
-    __m256 r[8], t[8], u[8];
-    #pragma GCC unroll 16
+    __m256 r[8];
+#pragma GCC unroll 8
     for (int i = 0; i < 8; ++i)
       r[i] = _mm256_castsi256_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows[i][b].qs)));
-    #pragma GCC unroll 16
-    for (int i = 0; i < 4; ++i) {
-      t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-      t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    #pragma GCC unroll 16
-    for (int i = 0; i < 2; ++i) {
-      u[4 * i + 0] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
-      u[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
-      u[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-      u[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
-    }
+    avx2::transpose8(r);
     const __m256i sign = _mm256_set1_epi8(static_cast<char>(0x80));
-    #pragma GCC unroll 16
-    for (int j = 0; j < 4; ++j) {
-      const __m256 lo = _mm256_permute2f128_ps(u[j], u[4 + j], 0x20);
-      const __m256 hi = _mm256_permute2f128_ps(u[j], u[4 + j], 0x31);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + j * 32), _mm256_xor_si256(_mm256_castps_si256(lo), sign));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + (4 + j) * 32), _mm256_xor_si256(_mm256_castps_si256(hi), sign));
-    }
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; ++j)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + j * 32), _mm256_xor_si256(_mm256_castps_si256(r[j]), sign));
   }
 };
 
@@ -100,25 +83,11 @@ void matmul_q8act_rows_avxvnni(const MatrixRef& w, const Q8Activations& x, float
 }  // namespace mixcon
 MIXCON_TARGET_REGION_END
 
-namespace mixcon {
-namespace cpu {
-// CPUID leaf 7 subleaf 1, EAX bit 4 (clang 14's __builtin_cpu_supports
-// does not know "avxvnni").
-bool cpu_has_avx_vnni() {
-  static const bool has = [] {
-    unsigned a = 0, b = 0, c = 0, d = 0;
-    return cpu_supports(KernelPath::Avx2) && __get_cpuid_count(7, 1, &a, &b, &c, &d) && ((a >> 4) & 1u) != 0;
-  }();
-  return has;
-}
-}  // namespace cpu
-}  // namespace mixcon
 
 #else
 namespace mixcon {
 namespace cpu {
 // Not an x86 build: cpu_has_avx_vnni() is false, so nothing calls these.
-bool cpu_has_avx_vnni() { return false; }
 void matvec_q8act_rows_avxvnni(const MatrixRef&, const Q8Activations&, float*, int64_t, int64_t) {
   fail(Status::Internal, "the AVX-VNNI kernels are not built for this CPU");
 }

@@ -49,18 +49,6 @@ void round_row_bf16_avx512(const float* x, int64_t cols, uint16_t* out) {
 
 }  // namespace
 
-bool cpu_has_avx512_bf16() {
-#ifdef MIXCON_HAVE_AVX512_PATH
-  static const bool has = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512bf16") != 0;
-  }();
-  return has;
-#else
-  return false;
-#endif
-}
-
 void allow_bf16_dot(bool allowed) { g_dot_allowed.store(allowed, std::memory_order_relaxed); }
 
 int64_t bf16_activation_bytes(int64_t n, int64_t cols) {
@@ -75,7 +63,7 @@ Bf16Input round_activations_bf16(const float* x, int64_t n, int64_t cols, const 
     fail(Status::Internal, "round_activations_bf16: the session's activation buffer is too small");
   const bool dot = g_dot_allowed.load(std::memory_order_relaxed) &&
                    kernel_path() == KernelPath::Avx512 && cpu_has_avx512_bf16();
-  const int nt = n * cols >= (int64_t(1) << 16) ? cx.n_threads : 1;
+  const int nt = n * cols >= kRoundParallelMinValues ? cx.n_threads : 1;
   Bf16Input in;
   if (!dot) {
     // The exact kernels will run on the rounded values (bf16 → f32 is exact).
@@ -99,12 +87,6 @@ Bf16Input round_activations_bf16(const float* x, int64_t n, int64_t cols, const 
   in.stride = stride;
 #endif
   return in;
-}
-
-void matmul_bf16_act(const MatrixRef& w, const float* x, int64_t n, float* y, const ExecContext& cx) {
-  if (w.dtype != DType::BF16 || cx.act_dtype != DType::BF16)
-    fail(Status::Internal, "matmul_bf16_act: needs bf16 weights and a bf16 activation buffer");
-  matmul_group(&w, 1, x, n, &y, cx);
 }
 
 }  // namespace cpu

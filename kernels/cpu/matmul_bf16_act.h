@@ -10,15 +10,15 @@
 #include <cstdint>
 
 #include "core/backend.h"
+#include "kernels/cpu/cpu_features.h"
 
 namespace mixcon {
 namespace cpu {
 
-// Bytes of ExecContext::act for n rows of up to cols activations.
+// The products themselves run through matmul_group (matmul_group.h) with
+// cx.act_dtype = BF16. Bytes of ExecContext::act for n rows of up to cols
+// activations:
 int64_t bf16_activation_bytes(int64_t n, int64_t cols);
-// y[n, w.rows] = round_bf16(x[n, w.cols]) · wᵀ for bf16 weights; cx.act holds
-// bf16_activation_bytes(n, w.cols) bytes.
-void matmul_bf16_act(const MatrixRef& w, const float* x, int64_t n, float* y, const ExecContext& cx);
 
 // x rounded to bf16 into cx.act, once for every product of a group: bf16
 // rows for vdpbf16ps (AVX512_BF16 on the AVX-512 path) or, elsewhere, the
@@ -30,8 +30,7 @@ struct Bf16Input {
 };
 Bf16Input round_activations_bf16(const float* x, int64_t n, int64_t cols, const ExecContext& cx);
 
-bool cpu_has_avx512_bf16();
-// Tests only: false makes matmul_bf16_act skip vdpbf16ps (the float kernels
+// Tests only: false makes the bf16 products skip vdpbf16ps (the float kernels
 // on rounded values run instead). Not while kernels run.
 void allow_bf16_dot(bool allowed);
 

@@ -37,18 +37,6 @@ MIXCON_BF_INLINE __mmask32 mask32(int64_t left) {
   return left >= 32 ? __mmask32(0xffffffffu) : left <= 0 ? __mmask32(0) : __mmask32((1u << left) - 1u);
 }
 
-MIXCON_BF_INLINE float hsum(__m512 v) {
-  const __m256 a = _mm256_add_ps(_mm512_castps512_ps256(v),
-                                 _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-  __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-  b = _mm_add_ps(b, _mm_movehl_ps(b, b));
-  b = _mm_add_ss(b, _mm_movehdup_ps(b));
-  return _mm_cvtss_f32(b);
-}
-
-const uint16_t* row_of(const MatrixRef& w, int64_t r) {
-  return reinterpret_cast<const uint16_t*>(static_cast<const uint8_t*>(w.data) + r * w.row_bytes);
-}
 
 constexpr int kPanels = 2;
 constexpr int kTokens = 8;  // 16 accumulators (12 measured the same)
@@ -58,7 +46,7 @@ constexpr int kTokens = 8;  // 16 accumulators (12 measured the same)
 void pack_panel(const MatrixRef& w, int64_t r, int64_t r1, int64_t k0, int64_t kc, uint8_t* q) {
   const uint16_t* rows[16];
 #pragma GCC unroll 16
-  for (int i = 0; i < 16; ++i) rows[i] = row_of(w, r + i < r1 ? r + i : r1 - 1) + k0;
+  for (int i = 0; i < 16; ++i) rows[i] = w.row<uint16_t>(r + i < r1 ? r + i : r1 - 1) + k0;
   for (int64_t c = 0; c < kc; c += 32) {
     const __mmask32 m = mask32(kc - c);
     __m512 v[16];
@@ -127,7 +115,7 @@ void panels_all_tokens(const uint8_t* q, int64_t panel_q, const uint16_t* x, int
 void matvec_bf16dot_rows(const MatrixRef& w, const uint16_t* x, float* y, int64_t r0, int64_t r1) {
   const int64_t cols = w.cols;
   for (int64_t r = r0; r < r1; ++r) {
-    const uint16_t* row = row_of(w, r);
+    const uint16_t* row = w.row<uint16_t>(r);
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     int64_t k = 0;
     for (; k + 128 <= cols; k += 128) {
@@ -138,7 +126,7 @@ void matvec_bf16dot_rows(const MatrixRef& w, const uint16_t* x, float* y, int64_
     }
     for (; k < cols; k += 32)
       a0 = dot(a0, _mm512_maskz_loadu_epi16(mask32(cols - k), row + k), _mm512_loadu_si512(x + k));
-    y[r] = hsum(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+    y[r] = avx512::hsum(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
   }
 }
 

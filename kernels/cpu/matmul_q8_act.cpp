@@ -16,6 +16,7 @@
 
 #include "core/common/status.h"
 #include "core/format/dtype.h"
+#include "kernels/cpu/avx2_math.h"
 #include "kernels/cpu/convert.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/cpu_kernels.h"
@@ -35,10 +36,6 @@ static_assert(kVnniScratchBytes <= kAvx512GemmScratchFloats * 4,
 
 namespace {
 
-const BlockQ8_0* row_blocks(const MatrixRef& w, int64_t r) {
-  return reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(w.data) + r * w.row_bytes);
-}
-
 // The canonical order: block after block, one fused multiply-add each.
 float dot_portable(const BlockQ8_0* w, const int8_t* xq, const float* dx, int64_t nb) {
   float acc = 0.0f;
@@ -54,12 +51,6 @@ float dot_portable(const BlockQ8_0* w, const int8_t* xq, const float* dx, int64_
 #define MIXCON_AVX2_Q8 __attribute__((target("avx2,fma,f16c")))
 #define MIXCON_AVX2_Q8_INLINE MIXCON_AVX2_Q8 __attribute__((always_inline)) inline
 
-MIXCON_AVX2_Q8_INLINE float hsum8(__m256 s) {
-  __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-  h = _mm_add_ss(h, _mm_movehdup_ps(h));
-  return _mm_cvtss_f32(h);
-}
 
 // Without VNNI: int8 widened to int16, pmaddwd sums pairs into int32
 // (exact). R weight rows × T tokens: each block's weights are widened once
@@ -70,7 +61,7 @@ MIXCON_AVX2_Q8_INLINE void tile_avx2(const MatrixRef& w, int64_t r0, const Q8Act
                                      int64_t t0, float* y) {
   const int64_t nb = w.cols / 32;
   const BlockQ8_0* rows[R];
-  for (int r = 0; r < R; ++r) rows[r] = row_blocks(w, r0 + r);
+  for (int r = 0; r < R; ++r) rows[r] = w.row<BlockQ8_0>(r0 + r);
   __m256 acc[R][T];
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
@@ -94,7 +85,7 @@ MIXCON_AVX2_Q8_INLINE void tile_avx2(const MatrixRef& w, int64_t r0, const Q8Act
     }
   }
   for (int r = 0; r < R; ++r)
-    for (int t = 0; t < T; ++t) y[(t0 + t) * w.rows + r0 + r] = hsum8(acc[r][t]);
+    for (int t = 0; t < T; ++t) y[(t0 + t) * w.rows + r0 + r] = avx2::hsum(acc[r][t]);
 }
 
 template <int R>
@@ -117,7 +108,7 @@ void matmul_rows_portable(const MatrixRef& w, const Q8Activations& x, float* y, 
                           int64_t r1) {
   for (int64_t r = r0; r < r1; ++r)
     for (int64_t t = 0; t < x.n; ++t)
-      y[t * w.rows + r] = dot_portable(row_blocks(w, r), x.row_q(t), x.row_d(t), x.blocks());
+      y[t * w.rows + r] = dot_portable(w.row<BlockQ8_0>(r), x.row_q(t), x.row_d(t), x.blocks());
 }
 
 std::atomic<bool> g_vnni_allowed{true};

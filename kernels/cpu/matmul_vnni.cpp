@@ -8,6 +8,7 @@
 #include "core/backend.h"
 #include "core/common/status.h"
 #include "core/format/dtype.h"
+#include "kernels/cpu/avx2_math.h"
 #include "kernels/cpu/avx512_math.h"
 #include "kernels/cpu/avx512_target.h"
 #include "kernels/cpu/convert.h"
@@ -82,23 +83,11 @@ void matmul_q8act_rows_vnni(const MatrixRef& w, const Q8Activations& x, float* y
 }  // namespace mixcon
 MIXCON_TARGET_REGION_END
 
-namespace mixcon {
-namespace cpu {
-bool cpu_has_avx512_vnni() {
-  static const bool has = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512vnni") != 0;
-  }();
-  return has;
-}
-}  // namespace cpu
-}  // namespace mixcon
 
 #else
 namespace mixcon {
 namespace cpu {
 // Not an x86 build: cpu_has_avx512_vnni() is false, so nothing calls these.
-bool cpu_has_avx512_vnni() { return false; }
 void matvec_q8act_rows_vnni(const MatrixRef&, const Q8Activations&, float*, int64_t, int64_t) {
   fail(Status::Internal, "the AVX-512 VNNI kernels are not built for this CPU");
 }

@@ -8,13 +8,12 @@
 #include <cstdint>
 
 #include "core/backend.h"
+#include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/q8_activations.h"
 
 namespace mixcon {
 namespace cpu {
 
-bool cpu_has_avx512_vnni();
-bool cpu_has_avx_vnni();
 
 // Columns packed per panel in the prefill kernels; the per-thread buffer
 // holds two panels of 16 rows (AVX-512) or one of 8 (AVX-VNNI):

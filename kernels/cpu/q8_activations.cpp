@@ -4,6 +4,7 @@
 
 #include "kernels/cpu/avx512_target.h"
 #include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/thread_pool.h"
 
 namespace mixcon {
@@ -108,8 +109,7 @@ void quantize_q8_activations(const float* x, Q8Activations& out, int n_threads) 
 #endif
     quantize_row_portable(x + t * cols, cols, q, d, bb, bg);
   };
-  // A row is ~1 ns per value: split only what outweighs waking a thread.
-  const int nt = out.n * cols >= (int64_t(1) << 16) ? n_threads : 1;
+  const int nt = out.n * cols >= kRoundParallelMinValues ? n_threads : 1;
   parallel_for(nt, out.n, [&](int64_t t0, int64_t t1, int) {
     for (int64_t t = t0; t < t1; ++t) row(t);
   });

@@ -29,6 +29,7 @@
 
 #include "core/backend.h"
 #include "core/format/dtype.h"
+#include "kernels/cpu/avx2_math.h"
 #include "kernels/cpu/q8_activations.h"
 
 #define MIXCON_Q8P_INLINE __attribute__((always_inline)) inline
@@ -36,10 +37,6 @@
 namespace mixcon {
 namespace cpu {
 namespace q8_panel {
-
-inline const BlockQ8_0* row_blocks(const MatrixRef& w, int64_t r) {
-  return reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(w.data) + r * w.row_bytes);
-}
 
 // ---- decode ----------------------------------------------------------------------------
 
@@ -53,12 +50,6 @@ MIXCON_Q8P_INLINE __m256 block_step(const BlockQ8_0& b, const int8_t* xq, const 
   return _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(_cvtsh_ss(b.d) * dx), acc);
 }
 
-MIXCON_Q8P_INLINE float hsum8(__m256 s) {
-  __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-  h = _mm_add_ss(h, _mm_movehdup_ps(h));
-  return _mm_cvtss_f32(h);
-}
 
 // y[r] = w[r] · x row 0, r in [r0, r1).
 template <class V>
@@ -68,7 +59,7 @@ void matvec_rows(const MatrixRef& w, const Q8Activations& x, float* y, int64_t r
   const float* dx = x.row_d(0);
   const int32_t* bias = x.row_bias_group(0);
   for (int64_t r = r0; r < r1; ++r) {
-    const BlockQ8_0* b = row_blocks(w, r);
+    const BlockQ8_0* b = w.row<BlockQ8_0>(r);
     __m256 a0 = _mm256_setzero_ps(), a1 = a0;
     int64_t k = 0;
     for (; k + 2 <= nb; k += 2) {
@@ -76,7 +67,7 @@ void matvec_rows(const MatrixRef& w, const Q8Activations& x, float* y, int64_t r
       a1 = block_step<V>(b[k + 1], xq + (k + 1) * 32, bias + (k + 1) * 8, dx[k + 1], a1);
     }
     if (k < nb) a0 = block_step<V>(b[k], xq + k * 32, bias + k * 8, dx[k], a0);
-    y[r] = hsum8(_mm256_add_ps(a0, a1));
+    y[r] = avx2::hsum(_mm256_add_ps(a0, a1));
   }
 }
 
@@ -90,7 +81,7 @@ template <class V>
 void pack_panel(const MatrixRef& w, int64_t r, int64_t r1, int64_t k0, int64_t kc, uint8_t* q,
                 float* d) {
   const BlockQ8_0* rows[V::W];
-  for (int i = 0; i < V::W; ++i) rows[i] = row_blocks(w, r + i < r1 ? r + i : r1 - 1) + k0 / 32;
+  for (int i = 0; i < V::W; ++i) rows[i] = w.row<BlockQ8_0>(r + i < r1 ? r + i : r1 - 1) + k0 / 32;
   const int64_t nbk = kc / 32;
   for (int64_t b = 0; b < nbk; b += V::kPackBlocks) {
     const int nblk = nbk - b < V::kPackBlocks ? static_cast<int>(nbk - b) : V::kPackBlocks;
