@@ -24,6 +24,7 @@
 #include "kernels/cpu/convert.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/thread_pool.h"
+#include "kernels/cpu/tile_output.h"
 
 namespace mixcon {
 namespace cpu {
@@ -184,9 +185,9 @@ MIXCON_AVX512_INLINE void pack_panels(const uint8_t* base, int64_t rb, int64_t c
 // over columns [k0, k0 + kc) of packed panels; the first column block
 // starts from zero, later ones add to what y holds.
 template <int NP, int T>
-MIXCON_AVX512_INLINE void panel_tile(const float* buf, const float* x, int64_t cols, int64_t t0,
-                                     int64_t k0, int64_t kc, float* y, int64_t rows, int64_t r,
-                                     int64_t valid) {
+MIXCON_AVX512_INLINE void panel_tile(const float* buf, const float* x, int64_t n, int64_t cols,
+                                     int64_t t0, int64_t k0, int64_t kc, float* y, int64_t rows,
+                                     int64_t r, int64_t valid) {
   __m512 acc[NP][T];
   __mmask16 mask[NP];
 #pragma GCC unroll 8
@@ -197,6 +198,7 @@ MIXCON_AVX512_INLINE void panel_tile(const float* buf, const float* x, int64_t c
     for (int p = 0; p < NP; ++p)
       acc[p][t] = k0 == 0 ? _mm512_setzero_ps()
                           : _mm512_maskz_loadu_ps(mask[p], y + (t0 + t) * rows + r + 16 * p);
+  prefetch_tile_outputs<T, 16 * NP>(y, rows, r, t0 + T, n);
   const float* xt = x + t0 * cols + k0;
   const int64_t kcp = (kc + 15) / 16 * 16;
   for (int64_t k = 0; k < kc; ++k) {
@@ -224,15 +226,15 @@ MIXCON_AVX512_INLINE void panel_all_tokens(const float* buf, const float* x, int
   constexpr int T = kGemmTokens;
   static_assert(T <= 8, "the tail cases below cover up to 7 tokens");
   int64_t t = 0;
-  for (; t + T <= n; t += T) panel_tile<NP, T>(buf, x, cols, t, k0, kc, y, rows, r, valid);
+  for (; t + T <= n; t += T) panel_tile<NP, T>(buf, x, n, cols, t, k0, kc, y, rows, r, valid);
   switch (n - t) {
-    case 7: panel_tile<NP, 7>(buf, x, cols, t, k0, kc, y, rows, r, valid); break;
-    case 6: panel_tile<NP, 6>(buf, x, cols, t, k0, kc, y, rows, r, valid); break;
-    case 5: panel_tile<NP, 5>(buf, x, cols, t, k0, kc, y, rows, r, valid); break;
-    case 4: panel_tile<NP, 4>(buf, x, cols, t, k0, kc, y, rows, r, valid); break;
-    case 3: panel_tile<NP, 3>(buf, x, cols, t, k0, kc, y, rows, r, valid); break;
-    case 2: panel_tile<NP, 2>(buf, x, cols, t, k0, kc, y, rows, r, valid); break;
-    case 1: panel_tile<NP, 1>(buf, x, cols, t, k0, kc, y, rows, r, valid); break;
+    case 7: panel_tile<NP, 7>(buf, x, n, cols, t, k0, kc, y, rows, r, valid); break;
+    case 6: panel_tile<NP, 6>(buf, x, n, cols, t, k0, kc, y, rows, r, valid); break;
+    case 5: panel_tile<NP, 5>(buf, x, n, cols, t, k0, kc, y, rows, r, valid); break;
+    case 4: panel_tile<NP, 4>(buf, x, n, cols, t, k0, kc, y, rows, r, valid); break;
+    case 3: panel_tile<NP, 3>(buf, x, n, cols, t, k0, kc, y, rows, r, valid); break;
+    case 2: panel_tile<NP, 2>(buf, x, n, cols, t, k0, kc, y, rows, r, valid); break;
+    case 1: panel_tile<NP, 1>(buf, x, n, cols, t, k0, kc, y, rows, r, valid); break;
     default: break;
   }
 }

@@ -14,6 +14,7 @@
 #include "kernels/cpu/convert.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/q8_activations.h"
+#include "kernels/cpu/tile_output.h"
 
 #ifdef MIXCON_HAVE_AVX2_PATH
 MIXCON_TARGET_REGION_BEGIN("avx2,fma,f16c,avxvnni")

@@ -19,6 +19,7 @@
 #include "core/common/status.h"
 #include "kernels/cpu/avx512_math.h"
 #include "kernels/cpu/avx512_target.h"
+#include "kernels/cpu/tile_output.h"
 
 #ifdef MIXCON_HAVE_AVX512_PATH
 MIXCON_TARGET_REGION_BEGIN("avx512f,avx512bw,avx512vl,avx512bf16,fma,f16c")
@@ -60,7 +61,7 @@ void pack_panel(const MatrixRef& w, int64_t r, int64_t r1, int64_t k0, int64_t k
 
 template <int NP, int T>
 MIXCON_BF_INLINE void panel_tile(const uint8_t* q, int64_t panel_q, const uint16_t* x,
-                                 int64_t x_stride, int64_t t0, int64_t k0, int64_t kc, float* y,
+                                 int64_t x_stride, int64_t n, int64_t t0, int64_t k0, int64_t kc, float* y,
                                  int64_t rows, int64_t r, const __mmask16* mask) {
   __m512 acc[NP][T];
   const uint16_t* xt[T];
@@ -71,6 +72,7 @@ MIXCON_BF_INLINE void panel_tile(const uint8_t* q, int64_t panel_q, const uint16
       acc[p][t] = k0 == 0 ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mask[p], y + (t0 + t) * rows + r + 16 * p);
     xt[t] = x + (t0 + t) * x_stride + k0;
   }
+  prefetch_tile_outputs<T, 16 * NP>(y, rows, r, t0 + T, n);
   const int64_t pairs = (kc + 1) / 2;
   for (int64_t j = 0; j < pairs; ++j) {
     __m512i wv[NP];
@@ -97,15 +99,15 @@ void panels_all_tokens(const uint8_t* q, int64_t panel_q, const uint16_t* x, int
                        const __mmask16* mask) {
   constexpr int T = kTokens;
   int64_t t = 0;
-  for (; t + T <= n; t += T) panel_tile<NP, T>(q, panel_q, x, x_stride, t, k0, kc, y, rows, r, mask);
+  for (; t + T <= n; t += T) panel_tile<NP, T>(q, panel_q, x, x_stride, n, t, k0, kc, y, rows, r, mask);
   switch (n - t) {
-    case 7: panel_tile<NP, 7>(q, panel_q, x, x_stride, t, k0, kc, y, rows, r, mask); break;
-    case 6: panel_tile<NP, 6>(q, panel_q, x, x_stride, t, k0, kc, y, rows, r, mask); break;
-    case 5: panel_tile<NP, 5>(q, panel_q, x, x_stride, t, k0, kc, y, rows, r, mask); break;
-    case 4: panel_tile<NP, 4>(q, panel_q, x, x_stride, t, k0, kc, y, rows, r, mask); break;
-    case 3: panel_tile<NP, 3>(q, panel_q, x, x_stride, t, k0, kc, y, rows, r, mask); break;
-    case 2: panel_tile<NP, 2>(q, panel_q, x, x_stride, t, k0, kc, y, rows, r, mask); break;
-    case 1: panel_tile<NP, 1>(q, panel_q, x, x_stride, t, k0, kc, y, rows, r, mask); break;
+    case 7: panel_tile<NP, 7>(q, panel_q, x, x_stride, n, t, k0, kc, y, rows, r, mask); break;
+    case 6: panel_tile<NP, 6>(q, panel_q, x, x_stride, n, t, k0, kc, y, rows, r, mask); break;
+    case 5: panel_tile<NP, 5>(q, panel_q, x, x_stride, n, t, k0, kc, y, rows, r, mask); break;
+    case 4: panel_tile<NP, 4>(q, panel_q, x, x_stride, n, t, k0, kc, y, rows, r, mask); break;
+    case 3: panel_tile<NP, 3>(q, panel_q, x, x_stride, n, t, k0, kc, y, rows, r, mask); break;
+    case 2: panel_tile<NP, 2>(q, panel_q, x, x_stride, n, t, k0, kc, y, rows, r, mask); break;
+    case 1: panel_tile<NP, 1>(q, panel_q, x, x_stride, n, t, k0, kc, y, rows, r, mask); break;
     default: break;
   }
 }

@@ -13,6 +13,7 @@
 #include "kernels/cpu/avx512_target.h"
 #include "kernels/cpu/convert.h"
 #include "kernels/cpu/q8_activations.h"
+#include "kernels/cpu/tile_output.h"
 
 #ifdef MIXCON_HAVE_AVX512_PATH
 MIXCON_TARGET_REGION_BEGIN("avx512f,avx512bw,avx512vl,avx512vnni,fma,f16c")
