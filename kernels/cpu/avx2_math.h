@@ -81,6 +81,17 @@ MIXCON_AVX2_INLINE __m256 exp(__m256 x) {
   return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
 }
 
+// 2^x with vec_math.h's clamp and polynomial (exp2_approx), 2^n from the exponent bits.
+MIXCON_AVX2_INLINE __m256 exp2(__m256 x) {
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(poly::kExp2Min)), _mm256_set1_ps(poly::kExp2Max));
+  const __m256 n = _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m256 f = _mm256_sub_ps(x, n);
+  __m256 p = _mm256_set1_ps(poly::kExp2[0]);
+  for (int i = 1; i < poly::kExp2Terms; ++i) p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(poly::kExp2[i]));
+  const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+}
+
 // Natural log of x ≥ 1 (finite): x = 2^e·m, m in [√½, √2), Cephes' polynomial.
 MIXCON_AVX2_INLINE __m256 log_ge1(__m256 x) {
   const __m256i bits = _mm256_castps_si256(x);

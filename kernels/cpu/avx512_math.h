@@ -102,6 +102,16 @@ MIXCON_AVX512_INLINE __m512 exp(__m512 x) {
   return _mm512_scalef_ps(p, n);
 }
 
+// 2^x with vec_math.h's clamp and polynomial (exp2_approx); 2^n by scalef.
+MIXCON_AVX512_INLINE __m512 exp2(__m512 x) {
+  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(poly::kExp2Min)), _mm512_set1_ps(poly::kExp2Max));
+  const __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512 f = _mm512_sub_ps(x, n);
+  __m512 p = _mm512_set1_ps(poly::kExp2[0]);
+  for (int i = 1; i < poly::kExp2Terms; ++i) p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(poly::kExp2[i]));
+  return _mm512_scalef_ps(p, n);
+}
+
 // Natural log of x ≥ 1 (what softplus needs; finite, not NaN): x = 2^e·m
 // with m in [√½, √2), log(m) by Cephes' polynomial in f = m - 1.
 MIXCON_AVX512_INLINE __m512 log_ge1(__m512 x) {

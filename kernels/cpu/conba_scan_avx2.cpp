@@ -40,7 +40,7 @@ struct V8 {
   MIXCON_SCAN_INLINE static reg fmadd(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
   MIXCON_SCAN_INLINE static reg fmsub(reg a, reg b, reg c) { return _mm256_fmsub_ps(a, b, c); }
   MIXCON_SCAN_INLINE static reg sum(const reg* v) { return avx2::sum8(v); }
-  MIXCON_SCAN_INLINE static reg exp(reg x) { return avx2::exp(x); }
+  MIXCON_SCAN_INLINE static reg exp2(reg x) { return avx2::exp2(x); }
   MIXCON_SCAN_INLINE static reg softplus(reg x) { return avx2::softplus(x); }
   MIXCON_SCAN_INLINE static reg sigmoid(reg x) { return avx2::sigmoid(x); }
   MIXCON_SCAN_INLINE static reg silu(reg x) { return avx2::silu(x); }

@@ -43,7 +43,7 @@ struct V16 {
   MIXCON_SCAN_INLINE static reg fmadd(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
   MIXCON_SCAN_INLINE static reg fmsub(reg a, reg b, reg c) { return _mm512_fmsub_ps(a, b, c); }
   MIXCON_SCAN_INLINE static reg sum(const reg* v) { return avx512::sum16(v); }
-  MIXCON_SCAN_INLINE static reg exp(reg x) { return avx512::exp(x); }
+  MIXCON_SCAN_INLINE static reg exp2(reg x) { return avx512::exp2(x); }
   MIXCON_SCAN_INLINE static reg softplus(reg x) { return avx512::softplus(x); }
   MIXCON_SCAN_INLINE static reg sigmoid(reg x) { return avx512::sigmoid(x); }
   MIXCON_SCAN_INLINE static reg silu(reg x) { return avx512::silu(x); }

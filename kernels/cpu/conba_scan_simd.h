@@ -3,7 +3,7 @@
 // traits struct — reg, mask, W (channels per block = lanes), tail_mask(n),
 // masked load (zero-filled) and store, store to an aligned array, set1, zero,
 // add, sub, mul, fmadd, fmsub, sum (W vectors to one vector of their lane
-// sums, fixed order), and exp, softplus, sigmoid, silu. Instantiated 16 lanes
+// sums, fixed order), and exp2, softplus, sigmoid, silu. Instantiated 16 lanes
 // wide by conba_scan_avx512.cpp and 8 by conba_scan_avx2.cpp.
 //
 // A block is W neighbouring channels: their per-channel scalars (Δ, s, ū, y,
@@ -59,7 +59,7 @@ void scan_block(const ConbaScanArgs& a, int64_t i0, int64_t nc) {
   }
   const reg dt_bias = load_row<V>(a.dt_bias, i0, mc), d_skip = load_row<V>(a.d_skip, i0, mc);
   const reg s_bias = load_row<V>(a.scale_bias, i0, mc), w_ref = load_row<V>(a.w_ref, i0, mc);
-  alignas(64) float dt[W], du[W], s[W];
+  alignas(64) float dt_log2e[W], du[W], s[W];
   reg acc[W];
   // Ring slots of h_{t-1}, h_{t-tau} and h_t, advanced by one per token
   // (kept as counters: a modulo per token was a 64-bit division each).
@@ -68,7 +68,7 @@ void scan_block(const ConbaScanArgs& a, int64_t i0, int64_t nc) {
     const int64_t new_slot = prev_slot + 1 == slots ? 0 : prev_slot + 1;
     const reg u = load_row<V>(a.u + t * D, i0, mc);
     const reg dtv = V::softplus(V::add(load_row<V>(a.dt_raw + t * D, i0, mc), dt_bias));
-    V::store(dt, dtv);
+    V::store(dt_log2e, V::mul(dtv, V::set1(poly::kLog2e)));
     V::store(du, V::mul(dtv, u));
     V::store(s, a.scale_raw ? V::sigmoid(V::add(load_row<V>(a.scale_raw + t * D, i0, mc), s_bias))
                             : V::set1(1.0f));
@@ -82,14 +82,14 @@ void scan_block(const ConbaScanArgs& a, int64_t i0, int64_t nc) {
     const float* B = a.B + t * N;
     const float* C = a.C + t * N;
     for (int64_t c = 0; c < nc; ++c) {
-      const reg dtc = V::set1(dt[c]), duc = V::set1(du[c]);
+      const reg dtc = V::set1(dt_log2e[c]), duc = V::set1(du[c]);
       const reg sc = V::set1(s[c]), kc = V::set1(keep[c]), rc = V::set1(rho[c]);
       const float* A = a.a + (i0 + c) * N;
       reg y = V::zero();
       for (int64_t j = 0; j < nv; ++j) {
         const typename V::mask m = j + 1 == nv ? mlast : V::tail_mask(W);
         const int64_t o = c * N + W * j;
-        const reg abar = V::exp(V::mul(dtc, V::load(A + W * j, m)));
+        const reg abar = V::exp2(V::mul(dtc, V::load(A + W * j, m)));  // e^(Δ·A)
         const reg mix = V::fmadd(rc, V::load(h_del + o, m), V::mul(kc, V::load(h_prev + o, m)));
         const reg h = V::fmadd(V::mul(sc, abar), mix, V::mul(duc, V::load(B + W * j, m)));
         V::store(h_new + o, m, h);
