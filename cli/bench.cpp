@@ -376,9 +376,6 @@ int run_bench(const Options& o) {
   }
   r.kv_bytes_per_token_expected = mixcon::bench::expected_kv_bytes_per_token(cfg, kv_bytes);
 
-  // Bandwidth just before the decode runs: the bound they are held to.
-  r.mem_bw_GBs = cuda ? 0.0 : mixcon::bench::measure_read_bandwidth_GBs(threads);
-
   // Decode: fill one session up to each context in turn (prefill chunks);
   // each timed run starts from a fork of the filled session, so every run
   // decodes from exactly `c` tokens and the fill is paid once.
@@ -388,6 +385,7 @@ int run_bench(const Options& o) {
   h.sessions.push_back(fill);
   const std::vector<int32_t> stream = random_tokens(o.contexts.back(), cfg.vocab_size, kSeed + 2);
   std::vector<uint8_t> state_buf;
+  std::vector<double> bw_readings;
   for (size_t ci = 0; ci < o.contexts.size(); ++ci) {
     const int64_t c = o.contexts[ci];
     ContextFigures f;
@@ -400,6 +398,9 @@ int run_bench(const Options& o) {
       if (st != MIXCON_OK) return report_failure(kCmd, "filling the context failed", st);
       pos += n;
     }
+    // Bandwidth readings between the contexts' timed runs: each context is
+    // held to the larger of the readings just before and just after it.
+    bw_readings.push_back(cuda ? 0.0 : mixcon::bench::measure_read_bandwidth_GBs(threads));
     note("decode " + std::to_string(o.gen) + " tokens x " + std::to_string(kRuns) + " at " +
          std::to_string(c));
     std::vector<double> fork_us, save_us;
@@ -436,10 +437,16 @@ int run_bench(const Options& o) {
     // The timed steps run at positions c .. c+gen-1: the KV read is taken at
     // their mean.
     f.bytes = mixcon::bench::decode_bytes_per_token(cfg, built.tensors, double(c) + double(o.gen - 1) / 2.0, kv_bytes);
-    f.roofline_decode = r.mem_bw_GBs > 0 ? f.bytes.total() * f.decode_tok_s / (r.mem_bw_GBs * 1e9) : 0.0;
     r.contexts.push_back(f);
   }
-  r.mem_bw_GBs_end = cuda ? 0.0 : mixcon::bench::measure_read_bandwidth_GBs(threads);
+  bw_readings.push_back(cuda ? 0.0 : mixcon::bench::measure_read_bandwidth_GBs(threads));
+  r.mem_bw_GBs = bw_readings.front();
+  r.mem_bw_GBs_end = bw_readings.back();
+  for (size_t ci = 0; ci < r.contexts.size(); ++ci) {
+    ContextFigures& f = r.contexts[ci];
+    f.mem_bw_GBs = std::max(bw_readings[ci], bw_readings[ci + 1]);
+    f.roofline_decode = f.mem_bw_GBs > 0 ? f.bytes.total() * f.decode_tok_s / (f.mem_bw_GBs * 1e9) : 0.0;
+  }
   r.total_seconds = now_s() - t_start;
 
   std::fputs(results_table(r).c_str(), stdout);

@@ -38,13 +38,13 @@ std::string results_table(const BenchResults& r) {
        fmt("%.2f", r.roofline_prefill);
   if (r.peak_kind_perf_md != r.peak_kind) s += fmt(" (%.2f of " , r.roofline_prefill_perf_md) + r.peak_kind_perf_md + ")";
   s += "\n\n";
-  s += "  context   decode tok/s   MB/token   roofline   state MiB   fork us   save us\n";
+  s += "  context   decode tok/s   MB/token   bw GB/s   roofline   state MiB   fork us   save us\n";
   for (const ContextFigures& c : r.contexts) {
     char line[200];
-    std::snprintf(line, sizeof line, "  %7lld   %12.1f   %8.1f   %8.2f   %9.1f   %7.0f   %7.0f\n",
+    std::snprintf(line, sizeof line, "  %7lld   %12.1f   %8.1f   %7.1f   %8.2f   %9.1f   %7.0f   %7.0f\n",
                   static_cast<long long>(c.context), c.decode_tok_s, c.bytes.total() / 1e6,
-                  c.roofline_decode, double(c.state_bytes) / (1024.0 * 1024.0), c.fork_us,
-                  c.state_save_us);
+                  c.mem_bw_GBs, c.roofline_decode, double(c.state_bytes) / (1024.0 * 1024.0),
+                  c.fork_us, c.state_save_us);
     s += line;
   }
   s += "\n  kv bytes/token      " + std::to_string(r.kv_bytes_per_token) + " (expected " +
@@ -57,7 +57,7 @@ std::string results_table(const BenchResults& r) {
 nlohmann::json results_json(const BenchResults& r) {
   using nlohmann::json;
   json decode = json::object(), bytes = json::object(), parts = json::object(),
-       roof = json::object(), state = json::object(), fork = json::object(),
+       roof = json::object(), bw = json::object(), state = json::object(), fork = json::object(),
        save = json::object(), save_bytes = json::object(), runs = json::object();
   for (const ContextFigures& c : r.contexts) {
     const std::string k = std::to_string(c.context);
@@ -68,6 +68,7 @@ nlohmann::json results_json(const BenchResults& r) {
                 {"kv_cache", c.bytes.kv_cache},
                 {"conba_state", c.bytes.conba_state}};
     roof[k] = c.roofline_decode;
+    bw[k] = c.mem_bw_GBs;
     state[k] = c.state_bytes;
     fork[k] = c.fork_us;
     save[k] = c.state_save_us;
@@ -103,6 +104,7 @@ nlohmann::json results_json(const BenchResults& r) {
   j["bytes_per_token_parts"] = parts;
   j["mem_bw_GBs"] = r.mem_bw_GBs;
   j["mem_bw_GBs_end"] = r.mem_bw_GBs_end;
+  j["mem_bw_GBs_decode"] = bw;
   j["roofline_decode"] = roof;
   j["flops_per_token"] = r.flops_per_token;
   j["peak_kind"] = r.peak_kind;

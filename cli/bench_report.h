@@ -17,7 +17,11 @@ struct ContextFigures {
   double decode_tok_s = 0;               // median of the runs
   std::vector<double> decode_runs;       // tok/s of each run
   mixcon::bench::DecodeBytes bytes;      // per decode step, at the runs' mean position
-  double roofline_decode = 0;            // bytes.total() · decode_tok_s / mem_bw
+  double roofline_decode = 0;            // bytes.total() · decode_tok_s / mem_bw_GBs
+  // The bound of this context's runs: the larger of the bandwidth readings
+  // taken just before and just after them (the host's bandwidth drifts by
+  // ±30% over minutes, so one reading for all contexts misjudged some).
+  double mem_bw_GBs = 0;
   int64_t state_bytes = 0;               // mixcon_session_memory_bytes at max_context = context
   double fork_us = 0;                    // median
   double state_save_us = 0;              // median
@@ -43,8 +47,8 @@ struct BenchResults {
   int64_t llc_bytes = 0;
   std::string omp_wait_policy;  // OMP_WAIT_POLICY of the run, "" if unset
   // Bounds measured in this run.
-  double mem_bw_GBs = 0;      // just before the decode runs
-  double mem_bw_GBs_end = 0;  // again at the end, to show the drift
+  double mem_bw_GBs = 0;      // just before the first context's decode runs
+  double mem_bw_GBs_end = 0;  // after the last context's, to show the drift
   std::string peak_kind;  // of the kernel path used
   double peak_GFLOPs = 0;
   std::string peak_kind_perf_md;  // PERF.md's bar for this dtype
