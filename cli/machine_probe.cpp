@@ -12,6 +12,7 @@
 #include <memory>
 #include <sstream>
 
+#include "core/format/aligned_buffer.h"
 #include "kernels/cpu/cpu_features.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -110,8 +111,11 @@ SumFn best_sum() {
 // ---- FMA peaks ----------------------------------------------------------------
 // Each loop runs 12 independent accumulator chains, more than latency ×
 // throughput of every current core, so the loop is bound by the FMA ports.
-// Returns FLOPs done; `sink` keeps the result alive.
-constexpr int64_t kPeakIters = 20000000;
+// Returns FLOPs done; `sink` keeps the result alive. A pass is short
+// (~15 ms) and measure_peak_GFLOPs takes the best of many: on a VM a vCPU
+// descheduled for a few hundred ms had halved all three of the former 66 ms
+// passes, and a halved peak shows rooflines above 1.
+constexpr int64_t kPeakIters = 5000000;
 
 double peak_scalar(float* sink) {
   float a[12];
@@ -327,12 +331,17 @@ double measure_read_bandwidth_GBs(int threads, int passes) {
   const int64_t llc = last_level_cache_bytes();
   const int64_t bytes = std::max<int64_t>(8 * llc, int64_t(256) << 20);
   const int64_t n = bytes / int64_t(sizeof(float)) / 64 * 64;
-  struct Free {
-    void operator()(float* p) const { std::free(p); }
-  };
-  std::unique_ptr<float, Free> buf(static_cast<float*>(std::aligned_alloc(64, size_t(n) * sizeof(float))));
-  if (!buf) return 0.0;
-  float* p = buf.get();
+  // Allocated as the model's weights are (AlignedBuffer: 2 MiB transparent
+  // huge pages where granted), so the bound is read the way decode reads:
+  // in 4 KiB pages the probe read ~15% slower than decode streamed the
+  // weights, and showed decode rooflines above 1.
+  mixcon::AlignedBuffer buf;
+  try {
+    buf = mixcon::AlignedBuffer(n * int64_t(sizeof(float)));
+  } catch (const std::bad_alloc&) {
+    return 0.0;
+  }
+  float* p = reinterpret_cast<float*>(buf.data());
   const SumFn sum = best_sum();
   // Each thread touches (first-touch) and later reads the same slice, as the
   // kernels' static row split does with the weights.

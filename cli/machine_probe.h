@@ -47,8 +47,10 @@ double measure_read_bandwidth_GBs(int threads, int passes = 5);
 
 // Peak GFLOP/s of `k` on `threads` threads (1e9 FLOP/s; one multiply-add is
 // 2 FLOPs, so an int8 VNNI lane doing 4 products counts 8), best of
-// `passes`. Returns 0 when the CPU lacks `k`.
-double measure_peak_GFLOPs(PeakKind k, int threads, int passes = 3);
+// `passes` short passes (a peak can only be under-measured, by a core taken
+// away meanwhile, so the best pass is the bound). Returns 0 when the CPU
+// lacks `k`.
+double measure_peak_GFLOPs(PeakKind k, int threads, int passes = 12);
 
 }  // namespace bench
 }  // namespace mixcon
