@@ -13,8 +13,9 @@
 // same for any thread count.
 //
 // A Backend is immutable after creation and shared by every session of a
-// model; per-call state (thread count, scratch memory) comes in ExecContext,
-// owned by the calling session, so sessions may run concurrently.
+// model; per-call state (thread count, scratch memory, the session's Stream)
+// comes in ExecContext, owned by the calling session, so sessions may run
+// concurrently.
 #pragma once
 
 #include <cstdint>
@@ -51,10 +52,26 @@ struct MatrixRef {
   }
 };
 
+// A session's own ordered lane of work on a backend, with the device scratch
+// its ops need (created once, with the session: Backend::create_stream). On a
+// device backend a call only enqueues its work on the stream; everything on
+// one stream runs in call order, and streams of different sessions run
+// independently (no lock between them). The CPU backend has none: its calls
+// run to completion on the calling thread.
+class Stream {
+ public:
+  virtual ~Stream() = default;
+  // Device memory this stream holds (scratch), for the session's accounting.
+  virtual int64_t bytes() const = 0;
+};
+
 // What one op call may use: its thread count and the calling session's
 // scratch (n_threads blocks of scratch_floats_per_thread floats, sized by
 // Backend::scratch_floats_per_thread when the session was planned).
 struct ExecContext {
+  // The calling session's stream (Backend::create_stream); nullptr: the
+  // backend's own, shared stream (serialized between callers).
+  Stream* stream = nullptr;
   int n_threads = 1;
   float* scratch = nullptr;
   int64_t scratch_floats_per_thread = 0;
@@ -154,14 +171,28 @@ class Backend {
   virtual Device device() const = 0;
   virtual const char* name() const = 0;
 
+  // ---- streams ------------------------------------------------------------
+  // A new stream for one session (see Stream); nullptr when this backend
+  // needs none (the CPU). Throws Error(OutOfMemory / Backend).
+  virtual std::unique_ptr<Stream> create_stream() const { return nullptr; }
+  // Returns once everything enqueued on `s` (nullptr: the backend's own
+  // stream) has run.
+  virtual void synchronize(Stream* s) const { (void)s; }
+
   // ---- memory -------------------------------------------------------------
-  // Zeroed memory for session state and workspace; throws Error(OutOfMemory).
+  // Zeroed memory for session state and workspace, ready for any stream;
+  // throws Error(OutOfMemory).
   virtual void* alloc(int64_t bytes) const = 0;
+  // Waits for every stream's work that may still use p, then frees it.
   virtual void release(void* p) const noexcept = 0;
-  virtual void upload(void* dst, const void* host_src, int64_t bytes) const = 0;
-  virtual void download(void* host_dst, const void* src, int64_t bytes) const = 0;
-  virtual void copy(void* dst, const void* src, int64_t bytes) const = 0;
-  virtual void zero(void* dst, int64_t bytes) const = 0;
+  // The transfers run on stream `s` (nullptr: the backend's own), in order
+  // with the ops enqueued there. upload and download return once the bytes
+  // have arrived (the host buffer may be reused at once); copy and zero only
+  // enqueue.
+  virtual void upload(Stream* s, void* dst, const void* host_src, int64_t bytes) const = 0;
+  virtual void download(Stream* s, void* host_dst, const void* src, int64_t bytes) const = 0;
+  virtual void copy(Stream* s, void* dst, const void* src, int64_t bytes) const = 0;
+  virtual void zero(Stream* s, void* dst, int64_t bytes) const = 0;
   // A stored weight (host bytes living as long as the backend) made usable for
   // compute. The CPU backend uses it in place; a device backend copies it and
   // owns the copy.

@@ -80,7 +80,7 @@ class CudaVsCpu : public ::testing::Test {
   T* dev(const std::vector<T>& h) {
     void* p = gpu_->alloc(static_cast<int64_t>(h.size() * sizeof(T)));
     owned_.push_back(p);
-    gpu_->upload(p, h.data(), static_cast<int64_t>(h.size() * sizeof(T)));
+    gpu_->upload(nullptr, p, h.data(), static_cast<int64_t>(h.size() * sizeof(T)));
     return static_cast<T*>(p);
   }
   float* dev_zeros(int64_t n) {
@@ -90,7 +90,7 @@ class CudaVsCpu : public ::testing::Test {
   }
   std::vector<float> host(const float* d, int64_t n) {
     std::vector<float> h(static_cast<size_t>(n));
-    gpu_->download(h.data(), d, n * static_cast<int64_t>(sizeof(float)));
+    gpu_->download(nullptr, h.data(), d, n * static_cast<int64_t>(sizeof(float)));
     return h;
   }
   Weight weight(DType t, int64_t rows, int64_t cols, uint32_t seed) {
@@ -119,12 +119,12 @@ TEST_F(CudaVsCpu, MemoryAllocZeroedUploadDownloadCopyZero) {
   float* a = dev_zeros(n);
   EXPECT_EQ(host(a, n), std::vector<float>(n, 0.0f));
   const std::vector<float> v = rnd(n, 1);
-  gpu_->upload(a, v.data(), n * 4);
+  gpu_->upload(nullptr, a, v.data(), n * 4);
   EXPECT_EQ(host(a, n), v);
   float* b = dev_zeros(n);
-  gpu_->copy(b, a, n * 4);
+  gpu_->copy(nullptr, b, a, n * 4);
   EXPECT_EQ(host(b, n), v);
-  gpu_->zero(b + 100, 50 * 4);
+  gpu_->zero(nullptr, b + 100, 50 * 4);
   std::vector<float> want = v;
   std::fill(want.begin() + 100, want.begin() + 150, 0.0f);
   EXPECT_EQ(host(b, n), want);
@@ -132,6 +132,40 @@ TEST_F(CudaVsCpu, MemoryAllocZeroedUploadDownloadCopyZero) {
   void* z = gpu_->alloc(0);
   EXPECT_NE(z, nullptr);
   gpu_->release(z);
+}
+
+// A session's stream: its transfers and ops run in call order on it, apart
+// from the backend's own stream, with the same results.
+TEST_F(CudaVsCpu, SessionStreamRunsItsWorkInOrder) {
+  EXPECT_EQ(cpu_->create_stream(), nullptr);  // the CPU runs every call to completion
+  std::unique_ptr<Stream> s1 = gpu_->create_stream(), s2 = gpu_->create_stream();
+  ASSERT_NE(s1, nullptr);
+  ASSERT_NE(s2, nullptr);
+  EXPECT_GT(s1->bytes(), 0);
+  const int64_t n = 4096;
+  float* a = dev_zeros(n);
+  float* b = dev_zeros(n);
+  const std::vector<float> v = rnd(n, 7);
+  gpu_->upload(s1.get(), a, v.data(), n * 4);
+  gpu_->copy(s1.get(), b, a, n * 4);
+  gpu_->zero(s1.get(), b + 10, 100 * 4);
+  std::vector<float> got(static_cast<size_t>(n)), want = v;
+  gpu_->download(s1.get(), got.data(), b, n * 4);
+  std::fill(want.begin() + 10, want.begin() + 110, 0.0f);
+  EXPECT_EQ(got, want);
+
+  // Ops on the second stream: a prefill product (cuBLAS on the stream's
+  // handle, the stream's tile) and attention (its partials).
+  Weight w = weight(DType::Q8_0, 300, 256, 3);
+  const std::vector<float> x = rnd(5 * 256, 4);
+  std::vector<float> y_cpu(5 * 300);
+  cpu_->matmul(cx_, w.cpu, x.data(), 5, y_cpu.data());
+  ExecContext on = gx_;
+  on.stream = s2.get();
+  float* y = dev_zeros(5 * 300);
+  gpu_->matmul(on, w.gpu, dev(x), 5, y);
+  gpu_->synchronize(s2.get());
+  EXPECT_LT(nmse(host(y, 5 * 300), y_cpu), kTol);
 }
 
 // ---- matmul -----------------------------------------------------------------------
@@ -363,7 +397,7 @@ TEST_F(CudaVsCpu, StoreKvRoundsAndPlacesLikeTheCpu) {
     void* d = gpu_->alloc(bytes);
     owned_.push_back(d);
     gpu_->store_kv(gx_, gx, n, heads, hd, pos0, ctx * hd, t, d);
-    gpu_->download(got.data(), d, bytes);
+    gpu_->download(nullptr, got.data(), d, bytes);
     EXPECT_EQ(got, want) << dtype_name(t);
   }
 }

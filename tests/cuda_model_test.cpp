@@ -7,6 +7,8 @@
 
 #ifdef MIXCON_HAVE_CUDA
 
+#include <thread>
+
 #include "core/common/status.h"
 #include "kernels/cuda/cuda_backend.h"
 #include "model_test_util.h"
@@ -118,6 +120,49 @@ TEST_P(CudaModelTest, MatchesCpuPrefillStepsStateForkLoad) {
   cpu.feed(&next, 1);
   loaded.feed(&next, 1);
   expect_logits_close(loaded.logits(), cpu.logits(), V, v.name + " loaded state");
+}
+
+// Sessions of one GPU model fed from several threads at once, each on its own
+// stream: every session's logits are those it gives when run alone.
+TEST_F(CudaModelTest, ConcurrentSessionsOnTheirOwnStreams) {
+  const Variant v = testutil::all_variants()[0];
+  const std::vector<uint8_t> bytes = testutil::model_bytes(testutil::variant_config(v), v.dtype, 25);
+  auto gpu_model = load_on(bytes, Device::Cuda);
+  const int64_t V = gpu_model->config().vocab_size;
+  constexpr int kSessions = 3;
+  const int64_t T = 20, steps = 5;
+  // What each session feeds (its prompt, then single tokens) and the logits
+  // after every feed.
+  auto run = [&](int i, std::vector<float>& logits) {
+    const std::vector<int32_t> toks = testutil::random_tokens(T + steps, V, 40 + uint32_t(i));
+    Session s(gpu_model, {});
+    logits.assign(size_t((steps + 1) * V), 0.0f);
+    s.feed(toks.data(), T);
+    std::copy(s.logits(), s.logits() + V, logits.begin());
+    for (int64_t j = 0; j < steps; ++j) {
+      s.feed(&toks[size_t(T + j)], 1);
+      std::copy(s.logits(), s.logits() + V, logits.begin() + (j + 1) * V);
+    }
+  };
+  std::vector<float> alone[kSessions], together[kSessions];
+  for (int i = 0; i < kSessions; ++i) run(i, alone[i]);
+  std::vector<std::thread> threads;
+  std::string errors[kSessions];
+  for (int i = 0; i < kSessions; ++i)
+    threads.emplace_back([&, i] {
+      try {
+        run(i, together[i]);
+      } catch (const std::exception& e) {
+        errors[i] = e.what();
+      }
+    });
+  for (std::thread& t : threads) t.join();
+  for (int i = 0; i < kSessions; ++i) {
+    ASSERT_EQ(errors[i], "") << "session " << i;
+    for (int64_t j = 0; j <= steps; ++j)
+      expect_logits_close(&together[i][size_t(j * V)], &alone[i][size_t(j * V)], V,
+                          "session " + std::to_string(i) + " feed " + std::to_string(j));
+  }
 }
 
 // An f16 KV cache on the device: the same logits as an f16 cache on the CPU

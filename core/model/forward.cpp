@@ -54,15 +54,15 @@ void forward_chunk(const Model& model, const ExecContext& cx, const ForwardScrat
     // Only the last token's logits are wanted: one row through the head.
     be.rmsnorm(cx, ws.x + (n - 1) * dm, W.output_norm, 1, dm, eps, ws.xn);
     be.matmul(cx, W.lm_head, ws.xn, 1, ws.logits);
-    be.download(last_logits, ws.logits, vbytes);
+    be.download(cx.stream, last_logits, ws.logits, vbytes);
     return;
   }
   be.rmsnorm(cx, ws.x, W.output_norm, n, dm, eps, ws.xn);
   for (int64_t r0 = 0; r0 < n; r0 += ws.logits_rows) {
     const int64_t rows = std::min(ws.logits_rows, n - r0);
     be.matmul(cx, W.lm_head, ws.xn + r0 * dm, rows, ws.logits);
-    be.download(all_logits + r0 * V, ws.logits, rows * vbytes);
-    if (r0 + rows == n) be.download(last_logits, ws.logits + (rows - 1) * V, vbytes);
+    be.download(cx.stream, all_logits + r0 * V, ws.logits, rows * vbytes);
+    if (r0 + rows == n) be.download(cx.stream, last_logits, ws.logits + (rows - 1) * V, vbytes);
   }
 }
 

@@ -70,7 +70,7 @@ const float* Model::upload_f32(const TensorData& t, double (*transform)(double))
   for (float& v : host) v = static_cast<float>(transform(static_cast<double>(v)));
   void* p = backend_->alloc(n * static_cast<int64_t>(sizeof(float)));
   owned_.push_back(p);
-  backend_->upload(p, host.data(), n * static_cast<int64_t>(sizeof(float)));
+  backend_->upload(nullptr, p, host.data(), n * static_cast<int64_t>(sizeof(float)));
   weight_bytes_ += n * static_cast<int64_t>(sizeof(float));
   return static_cast<const float*>(p);
 }

@@ -15,7 +15,7 @@ void moe_layer(const ForwardStep& s, const MoeWeights& w) {
 
   s.be.matmul(s.cx, w.router, ws.xn, s.n, ws.router);
   s.be.moe_route(s.cx, ws.router, s.n, E, k, ws.route_ids, ws.route_w);
-  s.be.zero(ws.out, s.n * dm * static_cast<int64_t>(sizeof(float)));
+  s.be.zero(s.cx.stream, ws.out, s.n * dm * static_cast<int64_t>(sizeof(float)));
 
   for (int64_t e = 0; e < E; ++e) {
     int64_t count = 0;

@@ -4,7 +4,8 @@
 
 namespace mixcon {
 
-ConbaState::ConbaState(const Model& model) : model_(model), be_(model.backend()) {
+ConbaState::ConbaState(const Model& model, Stream* stream)
+    : model_(model), be_(model.backend()), stream_(stream) {
   const ModelConfig& c = model.config();
   D_ = c.conba.d_inner;
   N_ = c.conba.d_state;
@@ -40,8 +41,8 @@ float* ConbaState::ring(int64_t layer) const {
 }
 
 void ConbaState::reset() {
-  be_.zero(small_.data(), small_.bytes());
-  be_.zero(rings_.data(), rings_.bytes());
+  be_.zero(stream_, small_.data(), small_.bytes());
+  be_.zero(stream_, rings_.data(), rings_.bytes());
   for (int64_t& h : heads_) h = 0;
   init_gains();
 }
@@ -51,27 +52,27 @@ void ConbaState::init_gains() {
   for (int64_t l : conba_layers_) {
     const std::vector<float>& g = w.layers[static_cast<size_t>(l)].conba.gain_init;
     if (!g.empty())
-      be_.upload(gain(l), g.data(), static_cast<int64_t>(g.size() * sizeof(float)));
+      be_.upload(stream_, gain(l), g.data(), static_cast<int64_t>(g.size() * sizeof(float)));
   }
 }
 
 void ConbaState::snapshot(int64_t n_tokens) {
-  be_.copy(small_snap_.data(), small_.data(), small_.bytes());
+  be_.copy(stream_, small_snap_.data(), small_.data(), small_.bytes());
   heads_snap_ = heads_;  // same size: no allocation
   // One token writes only the free slot of each ring (see the header).
   ring_snapshotted_ = n_tokens > 1;
-  if (ring_snapshotted_) be_.copy(rings_snap_.data(), rings_.data(), rings_.bytes());
+  if (ring_snapshotted_) be_.copy(stream_, rings_snap_.data(), rings_.data(), rings_.bytes());
 }
 
 void ConbaState::restore() {
-  be_.copy(small_.data(), small_snap_.data(), small_.bytes());
+  be_.copy(stream_, small_.data(), small_snap_.data(), small_.bytes());
   heads_ = heads_snap_;
-  if (ring_snapshotted_) be_.copy(rings_.data(), rings_snap_.data(), rings_.bytes());
+  if (ring_snapshotted_) be_.copy(stream_, rings_.data(), rings_snap_.data(), rings_.bytes());
 }
 
 void ConbaState::copy_from(const ConbaState& o) {
-  be_.copy(small_.data(), o.small_.data(), small_.bytes());
-  be_.copy(rings_.data(), o.rings_.data(), rings_.bytes());
+  be_.copy(stream_, small_.data(), o.small_.data(), small_.bytes());
+  be_.copy(stream_, rings_.data(), o.rings_.data(), rings_.bytes());
   heads_ = o.heads_;
 }
 
@@ -83,15 +84,15 @@ void ConbaState::serialize(uint8_t* dst) const {
   const int64_t fb = sizeof(float);
   const int64_t slots = ring_ + 1, slot = D_ * N_;
   for (int64_t l : conba_layers_) {
-    be_.download(dst, window(l), K1_ * D_ * fb);
+    be_.download(stream_, dst, window(l), K1_ * D_ * fb);
     dst += K1_ * D_ * fb;
     const int64_t head = heads_[idx(l)];
     for (int64_t k = 1; k <= ring_; ++k) {  // h_{t-k} is in slot head-k+1
       const int64_t s = (head - k + 1 + slots) % slots;
-      be_.download(dst, ring(l) + s * slot, slot * fb);
+      be_.download(stream_, dst, ring(l) + s * slot, slot * fb);
       dst += slot * fb;
     }
-    be_.download(dst, gain(l), D_ * fb);
+    be_.download(stream_, dst, gain(l), D_ * fb);
     dst += D_ * fb;
   }
 }
@@ -100,17 +101,17 @@ void ConbaState::deserialize(const uint8_t* src) {
   const int64_t fb = sizeof(float);
   const int64_t slots = ring_ + 1, slot = D_ * N_;
   for (int64_t l : conba_layers_) {
-    be_.upload(window(l), src, K1_ * D_ * fb);
+    be_.upload(stream_, window(l), src, K1_ * D_ * fb);
     src += K1_ * D_ * fb;
     // Loaded with head 0: h_{t-k} goes to slot 1-k (mod τ+1); the free slot
     // keeps whatever it held, it is written before it is read.
     for (int64_t k = 1; k <= ring_; ++k) {
       const int64_t s = (1 - k + slots) % slots;
-      be_.upload(ring(l) + s * slot, src, slot * fb);
+      be_.upload(stream_, ring(l) + s * slot, src, slot * fb);
       src += slot * fb;
     }
     heads_[idx(l)] = 0;
-    be_.upload(gain(l), src, D_ * fb);
+    be_.upload(stream_, gain(l), src, D_ * fb);
     src += D_ * fb;
   }
 }

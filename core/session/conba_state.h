@@ -20,7 +20,8 @@ namespace mixcon {
 
 class ConbaState {
  public:
-  explicit ConbaState(const Model& model);
+  // Transfers run on `stream`, the session's (nullptr: the backend's own).
+  ConbaState(const Model& model, Stream* stream);
 
   // Zero windows and states; k = gain_init.
   void reset();
@@ -54,6 +55,7 @@ class ConbaState {
 
   const Model& model_;
   const Backend& be_;
+  Stream* stream_;
   int64_t n_conba_ = 0;
   int64_t D_ = 0, N_ = 0, K1_ = 0, ring_ = 1;
   int64_t small_floats_ = 0;  // per layer: window + gain

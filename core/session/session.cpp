@@ -57,10 +57,11 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& opts)
       opts_(opts),
       max_context_(checked_max_context(*model_, opts)),
       n_threads_(session_threads(*model_, opts)),
+      stream_(model_->backend().create_stream()),
       kv_(*model_, max_context_, opts.kv_dtype),
-      conba_(*model_),
+      conba_(*model_, stream_.get()),
       ws_(*model_, session_chunk(opts, max_context_), n_threads_,
-          session_activations(*model_, opts)) {
+          session_activations(*model_, opts), stream_.get()) {
   const ModelConfig& c = model_->config();
   layers_.resize(static_cast<size_t>(c.n_layers));
   for (int64_t l = 0; l < c.n_layers; ++l) {
@@ -144,17 +145,23 @@ std::unique_ptr<Session> Session::fork() const {
   std::unique_ptr<Session> s(new Session(model_, o));
   const Backend& be = model_->backend();
   const ModelConfig& c = model_->config();
+  // The copies run on the new session's stream: this session's own stream
+  // must have finished writing what they read, and they must have finished
+  // before this session (const here, free to be fed once fork returns) can
+  // overwrite it.
+  be.synchronize(stream_.get());
   // Each head's first position_ keys and values: one contiguous run per head.
   const int64_t run = kv_.run_bytes(position_), head_bytes = kv_.head_bytes();
   for (int64_t l = 0; l < c.n_layers; ++l)
     if (c.layer_types[l] == LayerType::Attention)
       for (int64_t g = 0; g < kv_.n_heads(); ++g) {
-        be.copy(static_cast<uint8_t*>(s->kv_.k(l)) + g * head_bytes,
+        be.copy(s->stream_.get(), static_cast<uint8_t*>(s->kv_.k(l)) + g * head_bytes,
                 static_cast<const uint8_t*>(kv_.k(l)) + g * head_bytes, run);
-        be.copy(static_cast<uint8_t*>(s->kv_.v(l)) + g * head_bytes,
+        be.copy(s->stream_.get(), static_cast<uint8_t*>(s->kv_.v(l)) + g * head_bytes,
                 static_cast<const uint8_t*>(kv_.v(l)) + g * head_bytes, run);
       }
   s->conba_.copy_from(conba_);
+  be.synchronize(s->stream_.get());
   std::copy(history_.begin(), history_.begin() + position_, s->history_.begin());
   s->logits_ = logits_;
   s->has_logits_ = has_logits_;
@@ -163,7 +170,7 @@ std::unique_ptr<Session> Session::fork() const {
 }
 
 int64_t Session::memory_bytes() const {
-  return kv_.bytes() + conba_.bytes() + ws_.bytes() +
+  return kv_.bytes() + conba_.bytes() + ws_.bytes() + (stream_ ? stream_->bytes() : 0) +
          static_cast<int64_t>((logits_.size() + logits_next_.size()) * sizeof(float));
 }
 

@@ -57,7 +57,7 @@ class Session {
   void save_state(uint8_t* dst, int64_t cap) const;  // throws BufferTooSmall (message says the needed size)
   void load_state(const uint8_t* src, int64_t n);    // throws Format/Checksum/InvalidArgument/ContextFull; unchanged on failure
   std::unique_ptr<Session> fork() const;             // independent copy
-  int64_t memory_bytes() const;  // KV cache + Conba state + workspace + logits
+  int64_t memory_bytes() const;  // KV cache + Conba state + workspace + stream scratch + logits
   const std::shared_ptr<const Model>& model() const { return model_; }
   int n_threads() const { return n_threads_; }
   DType kv_dtype() const { return kv_.dtype(); }
@@ -70,6 +70,9 @@ class Session {
   SessionOptions opts_;
   int64_t max_context_;
   int n_threads_;
+  // Before the buffers: created first, destroyed after them (a device
+  // backend frees them once the stream's work is done).
+  std::unique_ptr<Stream> stream_;  // this session's lane on the backend (nullptr: CPU)
   KvCache kv_;
   ConbaState conba_;
   Workspace ws_;

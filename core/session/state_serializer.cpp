@@ -88,7 +88,7 @@ void Session::save_state(uint8_t* dst, int64_t cap) const {
     if (c.layer_types[l] != LayerType::Attention) continue;
     for (const void* cache : {kv_.k(l), kv_.v(l)})
       for (int64_t g = 0; g < kv_.n_heads(); ++g) {
-        be.download(p, static_cast<const uint8_t*>(cache) + g * head_bytes, run);
+        be.download(stream_.get(), p, static_cast<const uint8_t*>(cache) + g * head_bytes, run);
         p += run;
       }
   }
@@ -176,7 +176,7 @@ void Session::load_state(const uint8_t* src, int64_t n) {
         }
       from = converted.data();
     }
-    for (int64_t g = 0; g < H; ++g) be.upload(static_cast<uint8_t*>(cache) + g * head_bytes, from + g * run, run);
+    for (int64_t g = 0; g < H; ++g) be.upload(stream_.get(), static_cast<uint8_t*>(cache) + g * head_bytes, from + g * run, run);
   };
 
   // Validated: nothing below can fail.

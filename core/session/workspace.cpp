@@ -85,10 +85,12 @@ void carve(Carver& cv, Carver& host, const ModelConfig& c, int64_t C, int64_t lo
 
 }  // namespace
 
-Workspace::Workspace(const Model& model, int64_t chunk, int n_threads, DType activations) {
+Workspace::Workspace(const Model& model, int64_t chunk, int n_threads, DType activations,
+                     Stream* stream) {
   const ModelConfig& c = model.config();
   const int64_t C = chunk;
   const int64_t logits_rows = std::min(kLogitsRows, C);
+  exec_.stream = stream;
   exec_.n_threads = n_threads;
   exec_.scratch_floats_per_thread = model.backend().scratch_floats_per_thread(
       model.weights().max_matrix_cols, c.attention.head_dim);

@@ -30,8 +30,8 @@ class Workspace {
  public:
   // chunk: tokens per prefill pass, 1 .. max_context; activations: what
   // products round their activations to (F32: nothing; Q8_0 or BF16: plan
-  // ExecContext::act).
-  Workspace(const Model& model, int64_t chunk, int n_threads, DType activations);
+  // ExecContext::act); stream: the session's (ExecContext::stream).
+  Workspace(const Model& model, int64_t chunk, int n_threads, DType activations, Stream* stream);
 
   const ForwardScratch& scratch() const { return scratch_; }
   const ExecContext& exec() const { return exec_; }

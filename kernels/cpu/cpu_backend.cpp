@@ -64,12 +64,17 @@ class CpuBackend final : public Backend {
   void release(void* p) const noexcept override {
     if (p) std::free(static_cast<void**>(p)[-1]);
   }
-  void upload(void* dst, const void* src, int64_t bytes) const override { copy(dst, src, bytes); }
-  void download(void* dst, const void* src, int64_t bytes) const override { copy(dst, src, bytes); }
-  void copy(void* dst, const void* src, int64_t bytes) const override {
+  // No streams: every call has finished when it returns.
+  void upload(Stream* s, void* dst, const void* src, int64_t bytes) const override {
+    copy(s, dst, src, bytes);
+  }
+  void download(Stream* s, void* dst, const void* src, int64_t bytes) const override {
+    copy(s, dst, src, bytes);
+  }
+  void copy(Stream*, void* dst, const void* src, int64_t bytes) const override {
     if (bytes > 0 && dst != src) std::memmove(dst, src, static_cast<size_t>(bytes));
   }
-  void zero(void* dst, int64_t bytes) const override {
+  void zero(Stream*, void* dst, int64_t bytes) const override {
     if (bytes > 0) std::memset(dst, 0, static_cast<size_t>(bytes));
   }
   const void* map_weight(const void* host, int64_t) override { return host; }

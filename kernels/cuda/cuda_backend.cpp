@@ -1,19 +1,19 @@
-// Backend over one GPU: device memory and one stream; each op forwards to
-// its launcher in kernels/cuda.
+// Backend over one GPU: device memory, and one Lane (CUDA stream, cuBLAS
+// handle, device scratch) per session stream plus one of its own; each op
+// forwards to its launcher in kernels/cuda on the caller's lane.
 //
 // The Backend interface is synchronous per call from the caller's point of
-// view: work is enqueued on the backend's stream in call order, and every
-// call that hands data to the host (download, moe_route) waits for the stream
-// first, so results are visible exactly when the CPU backend's would be.
-// Calls from concurrent sessions are serialized on the host side by a mutex
-// (one stream, one cuBLAS handle, one set of device scratch), which keeps the
-// shared scratch safe: a later call's kernels run after an earlier call's on
-// the same stream.
+// view: work is enqueued on the caller's stream in call order, and every call
+// that hands data to the host (download, upload, moe_route) waits for that
+// stream first, so results are visible exactly when the CPU backend's would
+// be. Sessions' lanes share nothing mutable, so their calls need no lock and
+// their kernels run side by side on the GPU; calls without a stream
+// (model load, tests) use the backend's own lane under a mutex.
 //
 // ExecContext: n_threads is a CPU notion and its scratch is planned for host
 // threads, so the ops ignore it; the device scratch (weight tile, attention
-// partials, routing results) belongs to the backend and is allocated once, at
-// creation, so no call allocates.
+// partials, routing results) is the lane's, allocated when the stream is
+// created, so no op allocates.
 #include "kernels/cuda/cuda_backend.h"
 
 #include <cublas_v2.h>
@@ -34,7 +34,9 @@ namespace {
 using cuda::check;
 using cuda::check_cublas;
 
-// Device scratch, fixed at creation.
+// Device scratch of each lane, fixed at its creation (~80 MiB: the price of a
+// session's prefill running beside other sessions' work; counted in the
+// session's memory_bytes).
 constexpr int64_t kTileFloats = int64_t{16} << 20;    // 64 MiB: dequantized weight tile (prefill)
 constexpr int64_t kPartialFloats = int64_t{4} << 20;  // 16 MiB: split-K attention partials
 constexpr int64_t kRouteEntries = int64_t{1} << 16;   // MoE (id, weight) pairs per routing pass
@@ -80,6 +82,75 @@ std::string unusable_reason(int index, Status* status, cudaDeviceProp* prop) {
   return std::string();
 }
 
+// One ordered lane of GPU work and the scratch its ops use.
+struct Lane {
+  cudaStream_t stream = nullptr;
+  cublasHandle_t cublas = nullptr;
+  float* tile = nullptr;
+  float* partials = nullptr;
+  int32_t* route_ids = nullptr;
+  float* route_w = nullptr;
+
+  static constexpr int64_t kBytes = kTileFloats * int64_t(sizeof(float)) +
+                                    kPartialFloats * int64_t(sizeof(float)) +
+                                    kRouteEntries * int64_t(sizeof(int32_t) + sizeof(float));
+
+  // The device must be current. On a throw, whatever was created is left
+  // for destroy().
+  void create() {
+    check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate");
+    const cuda::CublasApi& blas = cuda::cublas_api();
+    check_cublas(blas.create(&cublas), "cublasCreate");
+    check_cublas(blas.set_stream(cublas, stream), "cublasSetStream");
+    // Plain FP32 GEMMs (no TF32): prefill then matches decode and the CPU
+    // within float rounding.
+    check_cublas(blas.set_math_mode(cublas, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
+    check(cudaMalloc(reinterpret_cast<void**>(&tile), kTileFloats * sizeof(float)),
+          "cudaMalloc (matmul tile)");
+    check(cudaMalloc(reinterpret_cast<void**>(&partials), kPartialFloats * sizeof(float)),
+          "cudaMalloc (attention partials)");
+    check(cudaMalloc(reinterpret_cast<void**>(&route_ids), kRouteEntries * sizeof(int32_t)),
+          "cudaMalloc (routing ids)");
+    check(cudaMalloc(reinterpret_cast<void**>(&route_w), kRouteEntries * sizeof(float)),
+          "cudaMalloc (routing weights)");
+  }
+  // The device must be current. Waits for the lane's work, then frees.
+  void destroy() noexcept {
+    if (stream) cudaStreamSynchronize(stream);
+    cudaFree(tile);
+    cudaFree(partials);
+    cudaFree(route_ids);
+    cudaFree(route_w);
+    if (cublas) cuda::cublas_api().destroy(cublas);  // loaded: cublas was made with it
+    if (stream) cudaStreamDestroy(stream);
+    *this = Lane();
+    cudaGetLastError();
+  }
+};
+
+// A session's lane (Backend::create_stream).
+class CudaStream final : public Stream {
+ public:
+  explicit CudaStream(int device) : device_(device) {
+    check(cudaSetDevice(device_), "cudaSetDevice");
+    try {
+      lane_.create();
+    } catch (...) {
+      lane_.destroy();
+      throw;
+    }
+  }
+  ~CudaStream() override {
+    if (cudaSetDevice(device_) == cudaSuccess) lane_.destroy();
+  }
+  int64_t bytes() const override { return Lane::kBytes; }
+  Lane& lane() { return lane_; }
+
+ private:
+  int device_;
+  Lane lane_;
+};
+
 class CudaBackend final : public Backend {
  public:
   CudaBackend(int device, const cudaDeviceProp& prop) : device_(device) {
@@ -88,21 +159,7 @@ class CudaBackend final : public Backend {
     sm_count_ = prop.multiProcessorCount;
     try {
       check(cudaSetDevice(device_), "cudaSetDevice");
-      check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
-      const cuda::CublasApi& blas = cuda::cublas_api();
-      check_cublas(blas.create(&cublas_), "cublasCreate");
-      check_cublas(blas.set_stream(cublas_, stream_), "cublasSetStream");
-      // Plain FP32 GEMMs (no TF32): prefill then matches decode and the CPU
-      // within float rounding.
-      check_cublas(blas.set_math_mode(cublas_, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
-      check(cudaMalloc(reinterpret_cast<void**>(&tile_), kTileFloats * sizeof(float)),
-            "cudaMalloc (matmul tile)");
-      check(cudaMalloc(reinterpret_cast<void**>(&partials_), kPartialFloats * sizeof(float)),
-            "cudaMalloc (attention partials)");
-      check(cudaMalloc(reinterpret_cast<void**>(&route_ids_), kRouteEntries * sizeof(int32_t)),
-            "cudaMalloc (routing ids)");
-      check(cudaMalloc(reinterpret_cast<void**>(&route_w_), kRouteEntries * sizeof(float)),
-            "cudaMalloc (routing weights)");
+      own_.create();
     } catch (...) {
       destroy();
       throw;
@@ -113,11 +170,20 @@ class CudaBackend final : public Backend {
   Device device() const override { return Device::Cuda; }
   const char* name() const override { return name_.c_str(); }
 
+  // ---- streams ------------------------------------------------------------
+  std::unique_ptr<Stream> create_stream() const override {
+    return std::make_unique<CudaStream>(device_);
+  }
+  void synchronize(Stream* s) const override {
+    Scope scope(*this, s);
+    check(cudaStreamSynchronize(scope.lane().stream), "cudaStreamSynchronize");
+  }
+
   // ---- memory -------------------------------------------------------------
   void* alloc(int64_t bytes) const override {
     if (bytes < 0) fail(Status::Internal, "cuda backend: negative allocation");
     const int64_t size = bytes == 0 ? kAllocAlign : (bytes + kAllocAlign - 1) / kAllocAlign * kAllocAlign;
-    Scope scope(*this);
+    Scope scope(*this, nullptr);
     void* p = nullptr;
     const cudaError_t e = cudaMalloc(&p, static_cast<size_t>(size));
     if (e != cudaSuccess) {
@@ -125,7 +191,10 @@ class CudaBackend final : public Backend {
       cuda::throw_cuda_error(
           ("cudaMalloc of " + std::to_string(bytes) + " bytes on " + name_).c_str(), e);
     }
-    const cudaError_t z = cudaMemsetAsync(p, 0, static_cast<size_t>(size), stream_);
+    // Zeroed on the backend's lane and waited for, so the memory is ready
+    // for any session's stream.
+    cudaError_t z = cudaMemsetAsync(p, 0, static_cast<size_t>(size), own_.stream);
+    if (z == cudaSuccess) z = cudaStreamSynchronize(own_.stream);
     if (z != cudaSuccess) {
       cudaFree(p);
       cuda::throw_cuda_error("cudaMemsetAsync", z);
@@ -134,48 +203,51 @@ class CudaBackend final : public Backend {
   }
   void release(void* p) const noexcept override {
     if (!p) return;
-    std::lock_guard<std::mutex> lock(mu_);
-    // Kernels still queued may use the memory: let them finish first.
-    // Errors cannot be reported from here; a broken context shows on the
-    // next call that can report.
-    if (cudaSetDevice(device_) == cudaSuccess) cudaStreamSynchronize(stream_);
+    // Kernels still queued on any stream may use the memory: let them
+    // finish first. Errors cannot be reported from here; a broken context
+    // shows on the next call that can report.
+    if (cudaSetDevice(device_) == cudaSuccess) cudaDeviceSynchronize();
     cudaFree(p);
     cudaGetLastError();
   }
-  void upload(void* dst, const void* host_src, int64_t bytes) const override {
+  void upload(Stream* s, void* dst, const void* host_src, int64_t bytes) const override {
     if (bytes <= 0) return;
-    Scope scope(*this);
+    Scope scope(*this, s);
     // cudaMemcpyDefault: the direction follows from the pointers (unified
     // addressing), so host memory of any kind is accepted.
-    check(cudaMemcpyAsync(dst, host_src, static_cast<size_t>(bytes), cudaMemcpyDefault, stream_),
+    check(cudaMemcpyAsync(dst, host_src, static_cast<size_t>(bytes), cudaMemcpyDefault,
+                          scope.lane().stream),
           "upload: cudaMemcpyAsync");
-    check(cudaStreamSynchronize(stream_), "upload: cudaStreamSynchronize");
+    check(cudaStreamSynchronize(scope.lane().stream), "upload: cudaStreamSynchronize");
   }
-  void download(void* host_dst, const void* src, int64_t bytes) const override {
+  void download(Stream* s, void* host_dst, const void* src, int64_t bytes) const override {
     if (bytes <= 0) return;
-    Scope scope(*this);
-    check(cudaMemcpyAsync(host_dst, src, static_cast<size_t>(bytes), cudaMemcpyDefault, stream_),
+    Scope scope(*this, s);
+    check(cudaMemcpyAsync(host_dst, src, static_cast<size_t>(bytes), cudaMemcpyDefault,
+                          scope.lane().stream),
           "download: cudaMemcpyAsync");
-    check(cudaStreamSynchronize(stream_), "download: cudaStreamSynchronize");
+    check(cudaStreamSynchronize(scope.lane().stream), "download: cudaStreamSynchronize");
   }
-  void copy(void* dst, const void* src, int64_t bytes) const override {
+  void copy(Stream* s, void* dst, const void* src, int64_t bytes) const override {
     if (bytes <= 0 || dst == src) return;
-    Scope scope(*this);
-    check(cudaMemcpyAsync(dst, src, static_cast<size_t>(bytes), cudaMemcpyDefault, stream_),
+    Scope scope(*this, s);
+    check(cudaMemcpyAsync(dst, src, static_cast<size_t>(bytes), cudaMemcpyDefault,
+                          scope.lane().stream),
           "copy: cudaMemcpyAsync");
   }
-  void zero(void* dst, int64_t bytes) const override {
+  void zero(Stream* s, void* dst, int64_t bytes) const override {
     if (bytes <= 0) return;
-    Scope scope(*this);
-    check(cudaMemsetAsync(dst, 0, static_cast<size_t>(bytes), stream_), "zero: cudaMemsetAsync");
+    Scope scope(*this, s);
+    check(cudaMemsetAsync(dst, 0, static_cast<size_t>(bytes), scope.lane().stream),
+          "zero: cudaMemsetAsync");
   }
   const void* map_weight(const void* host, int64_t bytes) override {
     if (bytes < 0 || (bytes > 0 && !host))
       fail(Status::InvalidArgument, "map_weight: invalid host weight");
     void* p = alloc(bytes);
     try {
-      upload(p, host, bytes);
-      std::lock_guard<std::mutex> lock(mu_);
+      upload(nullptr, p, host, bytes);
+      std::lock_guard<std::mutex> lock(weights_mu_);
       weights_.push_back(p);
     } catch (...) {
       release(p);
@@ -184,142 +256,138 @@ class CudaBackend final : public Backend {
     return p;
   }
   int64_t scratch_floats_per_thread(int64_t, int64_t) const override {
-    return 0;  // the device scratch is the backend's own (see the top of this file)
+    return 0;  // the device scratch is the lane's (see the top of this file)
   }
   int64_t activation_bytes(DType, int64_t, int64_t) const override {
     return 0;  // no narrow-activation products on the GPU: cuBLAS runs the prefill in float
   }
 
   // ---- ops ----------------------------------------------------------------
-  void matmul(const ExecContext&, const MatrixRef& w, const float* x, int64_t n,
+  void matmul(const ExecContext& cx, const MatrixRef& w, const float* x, int64_t n,
               float* y) const override {
-    Scope scope(*this);
-    cuda::matmul(cublas_, w, x, n, y, tile_, kTileFloats, stream_);
+    Scope scope(*this, cx.stream);
+    const Lane& l = scope.lane();
+    cuda::matmul(l.cublas, w, x, n, y, l.tile, kTileFloats, l.stream);
   }
-  void embed(const ExecContext&, const MatrixRef& table, const int32_t* tokens, int64_t n,
+  void embed(const ExecContext& cx, const MatrixRef& table, const int32_t* tokens, int64_t n,
              float* out) const override {
-    Scope scope(*this);
-    cuda::embed(table, tokens, n, out, stream_);
+    Scope scope(*this, cx.stream);
+    cuda::embed(table, tokens, n, out, scope.lane().stream);
   }
-  void rmsnorm(const ExecContext&, const float* x, const float* g, int64_t n, int64_t d,
+  void rmsnorm(const ExecContext& cx, const float* x, const float* g, int64_t n, int64_t d,
                float eps, float* y) const override {
-    Scope scope(*this);
-    cuda::rmsnorm(x, g, n, d, eps, y, stream_);
+    Scope scope(*this, cx.stream);
+    cuda::rmsnorm(x, g, n, d, eps, y, scope.lane().stream);
   }
-  void store_kv(const ExecContext&, const float* src, int64_t n, int64_t n_heads,
+  void store_kv(const ExecContext& cx, const float* src, int64_t n, int64_t n_heads,
                 int64_t head_dim, int64_t pos0, int64_t head_stride, DType dtype,
                 void* dst) const override {
-    Scope scope(*this);
-    cuda::store_kv(src, n, n_heads, head_dim, pos0, head_stride, dtype, dst, stream_);
+    Scope scope(*this, cx.stream);
+    cuda::store_kv(src, n, n_heads, head_dim, pos0, head_stride, dtype, dst, scope.lane().stream);
   }
-  void add(const ExecContext&, float* y, const float* x, int64_t count) const override {
-    Scope scope(*this);
-    cuda::add(y, x, count, stream_);
+  void add(const ExecContext& cx, float* y, const float* x, int64_t count) const override {
+    Scope scope(*this, cx.stream);
+    cuda::add(y, x, count, scope.lane().stream);
   }
-  void rope(const ExecContext&, float* x, int64_t n, int64_t row_stride, int64_t n_heads,
+  void rope(const ExecContext& cx, float* x, int64_t n, int64_t row_stride, int64_t n_heads,
             int64_t head_dim, int64_t pos0, double theta) const override {
-    Scope scope(*this);
-    cuda::rope(x, n, row_stride, n_heads, head_dim, pos0, theta, stream_);
+    Scope scope(*this, cx.stream);
+    cuda::rope(x, n, row_stride, n_heads, head_dim, pos0, theta, scope.lane().stream);
   }
-  void attention(const ExecContext&, const AttentionArgs& a) const override {
-    Scope scope(*this);
-    cuda::attention(a, partials_, kPartialFloats, sm_count_, stream_);
+  void attention(const ExecContext& cx, const AttentionArgs& a) const override {
+    Scope scope(*this, cx.stream);
+    const Lane& l = scope.lane();
+    cuda::attention(a, l.partials, kPartialFloats, sm_count_, l.stream);
   }
-  void causal_conv(const ExecContext&, const CausalConvArgs& a) const override {
-    Scope scope(*this);
-    cuda::causal_conv(a, stream_);
+  void causal_conv(const ExecContext& cx, const CausalConvArgs& a) const override {
+    Scope scope(*this, cx.stream);
+    cuda::causal_conv(a, scope.lane().stream);
   }
-  void conba_scan(const ExecContext&, const ConbaScanArgs& a) const override {
-    Scope scope(*this);
-    cuda::conba_scan(a, stream_);
+  void conba_scan(const ExecContext& cx, const ConbaScanArgs& a) const override {
+    Scope scope(*this, cx.stream);
+    cuda::conba_scan(a, scope.lane().stream);
   }
-  void swiglu(const ExecContext&, const float* gate, const float* up, float* out,
+  void swiglu(const ExecContext& cx, const float* gate, const float* up, float* out,
               int64_t count) const override {
-    Scope scope(*this);
-    cuda::swiglu(gate, up, out, count, stream_);
+    Scope scope(*this, cx.stream);
+    cuda::swiglu(gate, up, out, count, scope.lane().stream);
   }
   // ids and weights are host-visible memory of the caller: the routing runs
-  // on the device into the backend's buffers, which are copied out once the
+  // on the device into the lane's buffers, which are copied out once the
   // stream has reached them.
-  void moe_route(const ExecContext&, const float* logits, int64_t n, int64_t n_experts,
+  void moe_route(const ExecContext& cx, const float* logits, int64_t n, int64_t n_experts,
                  int64_t top_k, int32_t* ids, float* weights) const override {
     if (n <= 0) return;
     if (top_k < 1 || top_k > kRouteEntries)
       fail(Status::InvalidArgument, "moe_route: top_k " + std::to_string(top_k) + " out of range");
-    Scope scope(*this);
+    Scope scope(*this, cx.stream);
+    const Lane& l = scope.lane();
     // The model code reads them right after this call, on the host.
     cuda::require_host_memory(ids, "moe_route: ids");
     cuda::require_host_memory(weights, "moe_route: weights");
     const int64_t rows_per_pass = kRouteEntries / top_k;
     for (int64_t t0 = 0; t0 < n; t0 += rows_per_pass) {
       const int64_t m = n - t0 < rows_per_pass ? n - t0 : rows_per_pass;
-      cuda::moe_route(logits + t0 * n_experts, m, n_experts, top_k, route_ids_, route_w_, stream_);
+      cuda::moe_route(logits + t0 * n_experts, m, n_experts, top_k, l.route_ids, l.route_w, l.stream);
       const size_t entries = static_cast<size_t>(m * top_k);
-      check(cudaMemcpyAsync(ids + t0 * top_k, route_ids_, entries * sizeof(int32_t),
-                            cudaMemcpyDefault, stream_),
+      check(cudaMemcpyAsync(ids + t0 * top_k, l.route_ids, entries * sizeof(int32_t),
+                            cudaMemcpyDefault, l.stream),
             "moe_route: cudaMemcpyAsync (ids)");
-      check(cudaMemcpyAsync(weights + t0 * top_k, route_w_, entries * sizeof(float),
-                            cudaMemcpyDefault, stream_),
+      check(cudaMemcpyAsync(weights + t0 * top_k, l.route_w, entries * sizeof(float),
+                            cudaMemcpyDefault, l.stream),
             "moe_route: cudaMemcpyAsync (weights)");
       // The next pass reuses the device buffers, and the caller reads the
       // results as soon as this call returns.
-      check(cudaStreamSynchronize(stream_), "moe_route: cudaStreamSynchronize");
+      check(cudaStreamSynchronize(l.stream), "moe_route: cudaStreamSynchronize");
     }
   }
-  void gather_rows(const ExecContext&, const float* src, int64_t d, const int32_t* rows,
+  void gather_rows(const ExecContext& cx, const float* src, int64_t d, const int32_t* rows,
                    int64_t count, float* dst) const override {
-    Scope scope(*this);
-    cuda::gather_rows(src, d, rows, count, dst, stream_);
+    Scope scope(*this, cx.stream);
+    cuda::gather_rows(src, d, rows, count, dst, scope.lane().stream);
   }
-  void scatter_add_rows(const ExecContext&, const float* src, int64_t d, const int32_t* rows,
+  void scatter_add_rows(const ExecContext& cx, const float* src, int64_t d, const int32_t* rows,
                         const float* scale, int64_t count, float* dst) const override {
-    Scope scope(*this);
-    cuda::scatter_add_rows(src, d, rows, scale, count, dst, stream_);
+    Scope scope(*this, cx.stream);
+    cuda::scatter_add_rows(src, d, rows, scale, count, dst, scope.lane().stream);
   }
 
  private:
-  // Serializes the host side of a call and makes this backend's GPU current
-  // on the calling thread (the CUDA current device is per thread).
+  // The lane a call runs on: the session stream's, or (s == nullptr) the
+  // backend's own, held under its mutex for the call. Makes this backend's
+  // GPU current on the calling thread (the CUDA current device is per thread).
   class Scope {
    public:
-    explicit Scope(const CudaBackend& be) : lock_(be.mu_) {
+    Scope(const CudaBackend& be, Stream* s)
+        : lock_(be.own_mu_, std::defer_lock),
+          lane_(s ? static_cast<CudaStream*>(s)->lane() : be.own_) {
+      if (!s) lock_.lock();
       check(cudaSetDevice(be.device_), "cudaSetDevice");
     }
+    const Lane& lane() const { return lane_; }
 
    private:
-    std::lock_guard<std::mutex> lock_;
+    std::unique_lock<std::mutex> lock_;
+    const Lane& lane_;
   };
 
   // Frees whatever exists; used by the destructor and by a failed constructor.
   void destroy() noexcept {
     if (cudaSetDevice(device_) != cudaSuccess) return;  // no context: nothing was created
-    if (stream_) cudaStreamSynchronize(stream_);
+    own_.destroy();
+    cudaDeviceSynchronize();
     for (void* p : weights_) cudaFree(p);
     weights_.clear();
-    cudaFree(tile_);
-    cudaFree(partials_);
-    cudaFree(route_ids_);
-    cudaFree(route_w_);
-    if (cublas_) cuda::cublas_api().destroy(cublas_);  // loaded: cublas_ was made with it
-    if (stream_) cudaStreamDestroy(stream_);
-    tile_ = partials_ = route_w_ = nullptr;
-    route_ids_ = nullptr;
-    cublas_ = nullptr;
-    stream_ = nullptr;
     cudaGetLastError();
   }
 
   int device_;
   std::string name_;
   int sm_count_ = 1;
-  cudaStream_t stream_ = nullptr;
-  cublasHandle_t cublas_ = nullptr;
-  float* tile_ = nullptr;
-  float* partials_ = nullptr;
-  int32_t* route_ids_ = nullptr;
-  float* route_w_ = nullptr;
+  Lane own_;  // calls without a stream (model load, tests)
+  mutable std::mutex own_mu_;
   std::vector<void*> weights_;  // device copies made by map_weight
-  mutable std::mutex mu_;
+  std::mutex weights_mu_;
 };
 
 }  // namespace

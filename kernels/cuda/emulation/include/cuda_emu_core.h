@@ -2,7 +2,10 @@
 // logic without a GPU. Blocks run one after another; the threads of a block
 // run as cooperative fibers (ucontext) on the calling thread, switching at
 // barriers (__syncthreads, and the two barriers of each warp shuffle), so a
-// kernel whose threads disagree about a barrier deadlocks visibly.
+// kernel whose threads disagree about a barrier deadlocks visibly. Host
+// threads launching at once (sessions on their own streams) each run their
+// launches on their own: every piece of emulation state, shared memory
+// included, is thread_local.
 #pragma once
 #include <ucontext.h>
 
@@ -21,7 +24,7 @@
 #define __host__
 #define __forceinline__ inline
 #define __restrict__ __restrict
-#define __shared__ static
+#define __shared__ static thread_local
 
 struct dim3 {
   unsigned x = 1, y = 1, z = 1;
@@ -30,8 +33,8 @@ struct dim3 {
 struct uint3e {
   unsigned x = 0, y = 0, z = 0;
 };
-inline uint3e threadIdx, blockIdx;
-inline dim3 blockDim, gridDim;
+inline thread_local uint3e threadIdx, blockIdx;
+inline thread_local dim3 blockDim, gridDim;
 
 struct EmuBarrier {
   int participants = 0, arrived = 0;
@@ -51,11 +54,11 @@ struct EmuBlock {
   std::vector<float> smem;
   std::function<void()> body;
 };
-inline EmuBlock* emu_block = nullptr;
+inline thread_local EmuBlock* emu_block = nullptr;
 // Arrivals, releases and finished threads: a pass over a block's threads that
 // changes none of them means every thread waits at a barrier no one else
 // will reach (a kernel bug), reported instead of spinning forever.
-inline uint64_t emu_progress = 0;
+inline thread_local uint64_t emu_progress = 0;
 
 inline void emu_wait(EmuBarrier& b) {
   const uint64_t g = b.gen;
@@ -112,7 +115,7 @@ struct EmuLaunch {
   void run(F f, A... args) {
     const unsigned nt = block.x * block.y * block.z;
     const size_t stack_size = 256 * 1024;
-    static std::vector<std::unique_ptr<char[]>> stacks;  // reused by every launch
+    static thread_local std::vector<std::unique_ptr<char[]>> stacks;  // reused by the thread's launches
     while (stacks.size() < nt) stacks.emplace_back(new char[stack_size]);
     for (unsigned bz = 0; bz < grid.z; ++bz)
       for (unsigned by = 0; by < grid.y; ++by)

@@ -1,9 +1,11 @@
 // Emulated CUDA runtime (see ../README.md): "device" memory is host memory,
 // tracked so that cudaPointerGetAttributes can tell it apart; streams are
-// synchronous; every call succeeds.
+// synchronous (work runs on the launching host thread); every call succeeds.
 #pragma once
 
+#include <atomic>
 #include <map>
+#include <mutex>
 
 #include "cuda_emu_core.h"
 
@@ -40,6 +42,10 @@ inline std::map<const char*, size_t>& emu_device_allocations() {
   static std::map<const char*, size_t> m;
   return m;
 }
+inline std::mutex& emu_allocations_mutex() {
+  static std::mutex m;
+  return m;
+}
 
 inline const char* cudaGetErrorString(cudaError_t e) {
   return e == cudaSuccess ? "no error" : "emulated error";
@@ -58,10 +64,13 @@ inline cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int) {
   return cudaSuccess;
 }
 inline cudaError_t cudaSetDevice(int) { return cudaSuccess; }
+// Distinct handles, as a real runtime gives.
 inline cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) {
-  *s = reinterpret_cast<cudaStream_t>(0x1);
+  static std::atomic<uintptr_t> next{1};
+  *s = reinterpret_cast<cudaStream_t>(next.fetch_add(1) * 16);
   return cudaSuccess;
 }
+inline cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
 inline cudaError_t cudaStreamDestroy(cudaStream_t) { return cudaSuccess; }
 inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
 // Fresh memory is filled with 0xcd bytes, so a kernel that reads what
@@ -70,6 +79,7 @@ inline cudaError_t cudaMalloc(void** p, size_t n) {
   *p = std::aligned_alloc(256, (n + 255) / 256 * 256);
   if (!*p) return cudaErrorMemoryAllocation;
   std::memset(*p, 0xcd, n);
+  std::lock_guard<std::mutex> lock(emu_allocations_mutex());
   emu_device_allocations()[static_cast<const char*>(*p)] = n;
   return cudaSuccess;
 }
@@ -79,6 +89,7 @@ cudaError_t cudaMalloc(T** p, size_t n) {
 }
 inline cudaError_t cudaFree(void* p) {
   if (p) {
+    std::lock_guard<std::mutex> lock(emu_allocations_mutex());
     emu_device_allocations().erase(static_cast<const char*>(p));
     std::free(p);
   }
@@ -100,6 +111,7 @@ inline cudaError_t cudaPointerGetAttributes(cudaPointerAttributes* a, const void
   a->type = cudaMemoryTypeUnregistered;
 #ifndef EMU_ALL_HOST_MEMORY
   const char* c = static_cast<const char*>(p);
+  std::lock_guard<std::mutex> lock(emu_allocations_mutex());
   auto& m = emu_device_allocations();
   auto it = m.upper_bound(c);
   if (it != m.begin()) {
