@@ -463,12 +463,15 @@ typedef struct mixcon_session_options {
                             and multiply by vdpbf16ps where the CPU has
                             AVX512_BF16 (~1.5x faster prefill; elsewhere the
                             float kernels on the rounded values, same speed);
-                            logits move by ~2e-3 of the largest logit.
+                            logits move by ~2e-3 of the largest logit. On
+                            CUDA the same rounding, and prefill products
+                            with bf16 weights run on the tensor cores
+                            (cublasGemmEx, bf16 x bf16 summed in float32).
                             Products with weights of other dtypes stay exact;
                             prefill and decode agree within ~1e-3 (not
                             MODEL.md §5's 1e-4: a rounding boundary amplifies
-                            float-order noise). CPU device only, else
-                            MIXCON_ERR_UNSUPPORTED, as is F16. */
+                            float-order noise). Q8_0 is CPU only (else
+                            MIXCON_ERR_UNSUPPORTED); F16 is unsupported. */
 } mixcon_session_options;
 
 /* mixcon_session_options_init() :
@@ -486,7 +489,7 @@ MIXCON_API mixcon_status mixcon_session_options_init(mixcon_session_options* opt
  *   max_context < 0 or above the model's, n_threads < 0, kv_dtype not a
  *   mixcon_dtype, prefill_chunk < 0, activation_dtype not a mixcon_dtype);
  *   MIXCON_ERR_UNSUPPORTED (kv_dtype Q8_0 on CUDA or with head_dim not a
- *   multiple of 32; activation_dtype F16, or Q8_0/BF16 on CUDA);
+ *   multiple of 32; activation_dtype F16, or Q8_0 on CUDA);
  *   MIXCON_ERR_OUT_OF_MEMORY; MIXCON_ERR_BACKEND. */
 MIXCON_API mixcon_status mixcon_session_create(mixcon_model* model,
                                                const mixcon_session_options* opts,

@@ -27,6 +27,9 @@
 #include "core/format/model_writer.h"
 #include "core/session/workspace.h"
 #include "kernels/cpu/cpu_kernels.h"
+#if MIXCON_HAVE_CUDA
+#include "kernels/cuda/cuda_probe.h"
+#endif
 
 namespace mixcon_cli {
 namespace {
@@ -87,6 +90,27 @@ PeakKind perf_md_peak_kind(mixcon::DType t) {
   if (t == mixcon::DType::Q8_0 && mixcon::bench::cpu_has_peak_kind(PeakKind::Int8Vnni))
     return PeakKind::Int8Vnni;
   return PeakKind::F32Fma;
+}
+
+// The GPU's bounds (kernels/cuda/cuda_probe.h); 0 in a build without CUDA
+// (then --device cuda was refused before). PERF.md holds GPU prefill to the
+// bf16 GEMM throughput; exact prefill runs float32 GEMMs (no TF32), bf16
+// activations with a bf16 model bf16 ones.
+double gpu_read_bandwidth_GBs() {
+#if MIXCON_HAVE_CUDA
+  return mixcon::cuda::measure_read_bandwidth_GBs(0);
+#else
+  return 0.0;
+#endif
+}
+double gpu_gemm_GFLOPs(bool bf16) {
+#if MIXCON_HAVE_CUDA
+  return mixcon::cuda::measure_gemm_GFLOPs(0, bf16 ? mixcon::cuda::GemmKind::Bf16
+                                                   : mixcon::cuda::GemmKind::F32);
+#else
+  (void)bf16;
+  return 0.0;
+#endif
 }
 
 // A private directory for the raw and zstd copies of the model, removed with
@@ -317,13 +341,25 @@ int run_bench(const Options& o) {
   if (o.activations == MIXCON_DTYPE_BF16 && model_dt == mixcon::DType::BF16 &&
       mixcon::bench::cpu_has_peak_kind(PeakKind::Bf16Dot))
     used = PeakKind::Bf16Dot;
-  r.peak_kind = mixcon::bench::peak_kind_name(used);
-  r.peak_GFLOPs = cuda ? 0.0 : mixcon::bench::measure_peak_GFLOPs(used, threads);
-  const PeakKind target = perf_md_peak_kind(model_dt);
-  r.peak_kind_perf_md = mixcon::bench::peak_kind_name(target);
-  r.peak_GFLOPs_perf_md = target == used || cuda
-                              ? r.peak_GFLOPs
-                              : mixcon::bench::measure_peak_GFLOPs(target, threads);
+  if (cuda) {
+    const bool bf16_path = o.activations == MIXCON_DTYPE_BF16 && model_dt == mixcon::DType::BF16;
+    r.peak_kind = bf16_path ? "cuda-bf16-gemm" : "cuda-f32-gemm";
+    r.peak_kind_perf_md = "cuda-bf16-gemm";
+    try {
+      r.peak_GFLOPs = gpu_gemm_GFLOPs(bf16_path);
+      r.peak_GFLOPs_perf_md = bf16_path ? r.peak_GFLOPs : gpu_gemm_GFLOPs(true);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "mixcon bench: the GPU GEMM probe failed: %s\n", e.what());
+      return kExitFailure;
+    }
+  } else {
+    r.peak_kind = mixcon::bench::peak_kind_name(used);
+    r.peak_GFLOPs = mixcon::bench::measure_peak_GFLOPs(used, threads);
+    const PeakKind target = perf_md_peak_kind(model_dt);
+    r.peak_kind_perf_md = mixcon::bench::peak_kind_name(target);
+    r.peak_GFLOPs_perf_md = target == used ? r.peak_GFLOPs
+                                           : mixcon::bench::measure_peak_GFLOPs(target, threads);
+  }
 
   // Prefill: a fresh session (reset) feeds the prompt as one chunk.
   note("prefill " + std::to_string(o.prompt) + " tokens x " + std::to_string(kRuns));
@@ -386,6 +422,17 @@ int run_bench(const Options& o) {
   const std::vector<int32_t> stream = random_tokens(o.contexts.back(), cfg.vocab_size, kSeed + 2);
   std::vector<uint8_t> state_buf;
   std::vector<double> bw_readings;
+  // The bound decode is held to: the CPU's read bandwidth on the same
+  // threads, or the GPU's own (a failed GPU probe reads 0: no roofline).
+  auto read_bandwidth = [&]() -> double {
+    if (!cuda) return mixcon::bench::measure_read_bandwidth_GBs(threads);
+    try {
+      return gpu_read_bandwidth_GBs();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "mixcon bench: the GPU bandwidth probe failed: %s\n", e.what());
+      return 0.0;
+    }
+  };
   for (size_t ci = 0; ci < o.contexts.size(); ++ci) {
     const int64_t c = o.contexts[ci];
     ContextFigures f;
@@ -400,7 +447,7 @@ int run_bench(const Options& o) {
     }
     // Bandwidth readings between the contexts' timed runs: each context is
     // held to the larger of the readings just before and just after it.
-    bw_readings.push_back(cuda ? 0.0 : mixcon::bench::measure_read_bandwidth_GBs(threads));
+    bw_readings.push_back(read_bandwidth());
     note("decode " + std::to_string(o.gen) + " tokens x " + std::to_string(kRuns) + " at " +
          std::to_string(c));
     std::vector<double> fork_us, save_us;
@@ -439,7 +486,7 @@ int run_bench(const Options& o) {
     f.bytes = mixcon::bench::decode_bytes_per_token(cfg, built.tensors, double(c) + double(o.gen - 1) / 2.0, kv_bytes);
     r.contexts.push_back(f);
   }
-  bw_readings.push_back(cuda ? 0.0 : mixcon::bench::measure_read_bandwidth_GBs(threads));
+  bw_readings.push_back(read_bandwidth());
   r.mem_bw_GBs = bw_readings.front();
   r.mem_bw_GBs_end = bw_readings.back();
   for (size_t ci = 0; ci < r.contexts.size(); ++ci) {

@@ -194,6 +194,44 @@ TEST_F(CudaVsCpu, MatmulEveryDtypeDecodeAndPrefill) {
   }
 }
 
+// bf16 activations (session option): bf16 weights multiply the rounded
+// activations on the tensor cores (prefill) or in the decode kernel, as the
+// CPU's bf16 products do; other weights stay exact. No int8 products here.
+TEST_F(CudaVsCpu, MatmulWithBf16ActivationsMatchesTheCpus) {
+  EXPECT_EQ(gpu_->activation_bytes(DType::Q8_0, 8, 256), 0);
+  const int64_t max_n = 33, max_cols = 1024;
+  const int64_t cpu_bytes = cpu_->activation_bytes(DType::BF16, max_n, max_cols);
+  const int64_t gpu_bytes = gpu_->activation_bytes(DType::BF16, max_n, max_cols);
+  ASSERT_GT(cpu_bytes, 0);
+  ASSERT_GE(gpu_bytes, max_n * max_cols * 2);
+  std::vector<uint8_t> cpu_act(static_cast<size_t>(cpu_bytes) + 64);
+  ExecContext c = cx_, g = gx_;
+  c.act_dtype = g.act_dtype = DType::BF16;
+  c.act = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(cpu_act.data()) + 63) & ~uintptr_t(63));
+  c.act_bytes = cpu_bytes;
+  g.act = dev_zeros(gpu_bytes / 4 + 1);
+  g.act_bytes = gpu_bytes;
+  for (DType t : {DType::BF16, DType::Q8_0})
+    for (int64_t cols : {int64_t{96}, max_cols}) {
+      Weight w = weight(t, 130, cols, uint32_t(cols) + 1);
+      for (int64_t n : {int64_t{1}, int64_t{2}, int64_t{7}, max_n}) {
+        const std::vector<float> x = rnd(n * cols, uint32_t(n) + 40);
+        std::vector<float> want(static_cast<size_t>(n * 130)), exact(want.size());
+        cpu_->matmul(c, w.cpu, x.data(), n, want.data());
+        cpu_->matmul(cx_, w.cpu, x.data(), n, exact.data());
+        float* y = dev_zeros(n * 130);
+        gpu_->matmul(g, w.gpu, dev(x), n, y);
+        const std::vector<float> got = host(y, n * 130);
+        EXPECT_LT(nmse(got, want), kTol) << dtype_name(t) << " cols " << cols << " n=" << n;
+        // The rounding happened (bf16) or not (q8_0: exact products).
+        if (t == DType::BF16)
+          EXPECT_GT(nmse(got, exact), 1e-8) << "cols " << cols << " n=" << n;
+        else
+          EXPECT_LT(nmse(got, exact), kTol) << "cols " << cols << " n=" << n;
+      }
+    }
+}
+
 // An input not 16-byte aligned falls back to the per-value decode kernel.
 TEST_F(CudaVsCpu, MatvecWithUnalignedInput) {
   for (DType t : kDtypes) {

@@ -220,7 +220,43 @@ TEST_F(CudaModelTest, Q8KvCacheIsCpuOnly) {
   }
 }
 
-// Int8 activation products are a CPU kernel; the GPU computes in float32.
+// bf16 activations on the GPU: the same logits as the CPU's bf16 products,
+// and prefill == steps within the option's documented ~1e-3. Between the
+// backends the tolerance is the rounding's own (an activation whose float
+// sums differ in the last bit may round to the neighbouring bf16), as for
+// the f16 KV cache above.
+TEST_F(CudaModelTest, Bf16ActivationsMatchTheCpus) {
+  const Variant v{"bf16", DType::BF16};
+  const std::vector<uint8_t> bytes = testutil::model_bytes(testutil::variant_config(v), v.dtype, 26);
+  auto cpu_model = load_on(bytes, Device::Cpu);
+  auto gpu_model = load_on(bytes, Device::Cuda);
+  const int64_t V = cpu_model->config().vocab_size;
+  const int64_t T = 70;
+  const std::vector<int32_t> toks = testutil::random_tokens(T + 4, V, 6);
+  SessionOptions o;
+  o.activation_dtype = DType::BF16;
+  Session cpu(cpu_model, o), gpu(gpu_model, o), exact(gpu_model, {});
+  cpu.feed(toks.data(), T);
+  gpu.feed(toks.data(), T);
+  exact.feed(toks.data(), T);
+  auto close = [&](const float* got, const float* want, const std::string& what) {
+    const double mx = std::max(testutil::max_abs(want, V), 1e-30);
+    EXPECT_LE(testutil::max_abs_diff(got, want, V), 5e-4 * mx) << what;
+  };
+  close(gpu.logits(), cpu.logits(), "bf16 prefill");
+  EXPECT_GT(testutil::max_abs_diff(gpu.logits(), exact.logits(), V), 0.0) << "nothing was rounded";
+  Session steps(gpu_model, o);
+  for (int64_t i = 0; i < T; ++i) steps.feed(&toks[size_t(i)], 1);
+  const double mx = std::max(testutil::max_abs(gpu.logits(), V), 1e-30);
+  EXPECT_LE(testutil::max_abs_diff(steps.logits(), gpu.logits(), V), 1e-2 * mx) << "steps vs prefill";
+  for (int64_t i = T; i < T + 4; ++i) {
+    cpu.feed(&toks[size_t(i)], 1);
+    gpu.feed(&toks[size_t(i)], 1);
+    close(gpu.logits(), cpu.logits(), "bf16 step " + std::to_string(i));
+  }
+}
+
+// Int8 activation products are a CPU kernel; the GPU takes f32 or bf16 activations.
 TEST_F(CudaModelTest, Int8ActivationsAreCpuOnly) {
   const Variant v{"q8_0", DType::Q8_0};
   const std::vector<uint8_t> bytes = testutil::model_bytes(testutil::variant_config(v), v.dtype, 24);

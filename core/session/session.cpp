@@ -48,7 +48,7 @@ static DType session_activations(const Model& model, const SessionOptions& opts)
   if (t != DType::F32 && model.backend().activation_bytes(t, 1, 32) <= 0)
     fail(Status::Unsupported, std::string("activation_dtype: ") + dtype_name(t) +
                                   " activations are CPU-only; the " + model.backend().name() +
-                                  " backend computes in float32 (use f32)");
+                                  " backend takes f32 or bf16");
   return t;
 }
 

@@ -53,7 +53,8 @@ const CublasApi& cublas_api() {
         bind(lib, "cublasDestroy_v2", &a.destroy, &error) &&
         bind(lib, "cublasSetStream_v2", &a.set_stream, &error) &&
         bind(lib, "cublasSetMathMode", &a.set_math_mode, &error) &&
-        bind(lib, "cublasSgemm_v2", &a.sgemm, &error))
+        bind(lib, "cublasSgemm_v2", &a.sgemm, &error) &&
+        bind(lib, "cublasGemmEx", &a.gemm_ex, &error))
       api = a;
   });
   if (!error.empty()) throw Error(Status::Backend, error);

@@ -258,8 +258,10 @@ class CudaBackend final : public Backend {
   int64_t scratch_floats_per_thread(int64_t, int64_t) const override {
     return 0;  // the device scratch is the lane's (see the top of this file)
   }
-  int64_t activation_bytes(DType, int64_t, int64_t) const override {
-    return 0;  // no narrow-activation products on the GPU: cuBLAS runs the prefill in float
+  // bf16 activations: bf16 weights multiply on the tensor cores. No int8
+  // products on the GPU (q8_0 weights are dequantized for float GEMMs).
+  int64_t activation_bytes(DType t, int64_t rows, int64_t max_cols) const override {
+    return t == DType::BF16 ? cuda::bf16_act_bytes(rows, max_cols) : 0;
   }
 
   // ---- ops ----------------------------------------------------------------
@@ -267,6 +269,8 @@ class CudaBackend final : public Backend {
               float* y) const override {
     Scope scope(*this, cx.stream);
     const Lane& l = scope.lane();
+    if (cx.act_dtype == DType::BF16 && cx.act && w.dtype == DType::BF16)
+      return cuda::matmul_bf16_act(l.cublas, w, x, n, y, cx.act, cx.act_bytes, l.stream);
     cuda::matmul(l.cublas, w, x, n, y, l.tile, kTileFloats, l.stream);
   }
   void embed(const ExecContext& cx, const MatrixRef& table, const int32_t* tokens, int64_t n,

@@ -35,6 +35,17 @@ void matvec(const MatrixRef& w, const float* x, float* y, cudaStream_t stream);
 void matmul(cublasHandle_t cublas, const MatrixRef& w, const float* x, int64_t n, float* y,
             float* tile, int64_t tile_floats, cudaStream_t stream);
 
+// The same product with x rounded to bf16 (ExecContext::act_dtype BF16),
+// for bf16 weights only: n > 1 runs on the tensor cores (cublasGemmEx,
+// bf16 × bf16 products summed in float32) reading the weights in place; n ==
+// 1 multiplies the rounded x in the decode kernel, so prefill and decode
+// round alike. `act` (act_bytes of device scratch: activation_bytes) holds
+// the rounded x.
+void matmul_bf16_act(cublasHandle_t cublas, const MatrixRef& w, const float* x, int64_t n,
+                     float* y, void* act, int64_t act_bytes, cudaStream_t stream);
+// Bytes of `act` for n rows of `cols` values.
+int64_t bf16_act_bytes(int64_t n, int64_t cols);
+
 // ---- embedding.cu ---------------------------------------------------------------
 // out[i] = table[tokens[i]] as float32; tokens are host memory.
 void embed(const MatrixRef& table, const int32_t* tokens, int64_t n, float* out,

@@ -41,6 +41,14 @@ struct LoadQ8 {
   }
 };
 
+// float32 to bf16 bits, nearest even, NaN kept quiet: core/format/dtype.h's
+// rounding, so both backends round a value to the same bf16.
+__device__ inline uint16_t to_bf16_bits(float f) {
+  const uint32_t x = __float_as_uint(f);
+  if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((x >> 16) | 0x0040u);  // quiet NaN
+  return static_cast<uint16_t>((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
+}
+
 __device__ inline float sigmoidf_dev(float a) { return 1.0f / (1.0f + expf(-a)); }
 __device__ inline float siluf_dev(float a) { return a * sigmoidf_dev(a); }
 // Overflow-safe softplus (MODEL.md: a for a > 20), as the CPU.

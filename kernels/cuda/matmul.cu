@@ -5,7 +5,9 @@
 // expanded in memory. Prefill (n > 1) is compute-bound: cuBLAS SGEMM does the
 // product, reading f32 weights in place and the other dtypes from a float32
 // tile dequantized just before (the conversion is exact, so the result
-// differs from the CPU only by the order of float additions).
+// differs from the CPU only by the order of float additions). With bf16
+// activations (a session option) bf16 weights multiply on the tensor cores
+// instead (matmul_bf16_act).
 #include <climits>
 #include <cstdint>
 #include <string>
@@ -171,7 +173,65 @@ void sgemm(cublasHandle_t cublas, const float* a, int64_t m, int64_t cols, const
                "matmul: cublasSgemm");
 }
 
+// out[i] = x[i] rounded to bf16: as bits (out_bits) or as the float it is (out_f32).
+__global__ void round_bf16_kernel(const float* __restrict__ x, int64_t count,
+                                  uint16_t* __restrict__ out_bits, float* __restrict__ out_f32) {
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const uint16_t b = to_bf16_bits(x[i]);
+    if (out_bits)
+      out_bits[i] = b;
+    else
+      out_f32[i] = __uint_as_float(static_cast<uint32_t>(b) << 16);
+  }
+}
+
+// cublasGemmEx with the 32-bit compute type (its C++ overload taking a
+// cudaDataType is deprecated): y[:, 0 : rows] = x · wᵀ, as sgemm below.
+void gemm_bf16(cublasHandle_t cublas, const void* w, int64_t rows, int64_t cols,
+               const uint16_t* x, int64_t n, float* y) {
+  const float one = 1.0f, zero = 0.0f;
+  check_cublas(cublas_api().gemm_ex(cublas, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(rows),
+                                    static_cast<int>(n), static_cast<int>(cols), &one, w,
+                                    CUDA_R_16BF, static_cast<int>(cols), x, CUDA_R_16BF,
+                                    static_cast<int>(cols), &zero, y, CUDA_R_32F,
+                                    static_cast<int>(rows), CUBLAS_COMPUTE_32F,
+                                    CUBLAS_GEMM_DEFAULT),
+               "matmul: cublasGemmEx (bf16)");
+}
+
 }  // namespace
+
+int64_t bf16_act_bytes(int64_t n, int64_t cols) {
+  // n rows of bf16 bits, or (decode) one row of rounded floats.
+  const int64_t bits = n * cols * 2, floats = cols * 4;
+  return bits > floats ? bits : floats;
+}
+
+void matmul_bf16_act(cublasHandle_t cublas, const MatrixRef& w, const float* x, int64_t n,
+                     float* y, void* act, int64_t act_bytes, cudaStream_t stream) {
+  check_matrix(w, "matmul");
+  if (w.dtype != DType::BF16) fail(Status::Internal, "matmul_bf16_act: weights are not bf16");
+  if (n < 0) fail(Status::InvalidArgument, "matmul: negative token count");
+  if (n == 0 || w.rows == 0) return;
+  if (!act || act_bytes < bf16_act_bytes(n, w.cols))
+    fail(Status::Internal, "matmul: the bf16 activation buffer is smaller than " +
+                               std::to_string(n) + " rows of " + std::to_string(w.cols));
+  if (w.rows > INT_MAX || w.cols > INT_MAX || n > INT_MAX)
+    fail(Status::Unsupported, "matmul: matrix dimension beyond cuBLAS's 32-bit sizes");
+  constexpr int kThreads = 256;
+  const int64_t count = n * w.cols;
+  if (n == 1) {
+    float* xr = static_cast<float*>(act);
+    round_bf16_kernel<<<grid_for(count, kThreads), kThreads, 0, stream>>>(x, count, nullptr, xr);
+    check_launch("bf16 rounding kernel launch");
+    return matvec(w, xr, y, stream);
+  }
+  uint16_t* xb = static_cast<uint16_t*>(act);
+  round_bf16_kernel<<<grid_for(count, kThreads), kThreads, 0, stream>>>(x, count, xb, nullptr);
+  check_launch("bf16 rounding kernel launch");
+  gemm_bf16(cublas, w.data, w.rows, w.cols, xb, n, y);
+}
 
 void matvec(const MatrixRef& w, const float* x, float* y, cudaStream_t stream) {
   check_matrix(w, "matvec");

@@ -11,12 +11,6 @@ namespace {
 
 constexpr int kThreads = 256;
 
-__device__ inline uint16_t to_bf16_bits(float f) {
-  const uint32_t x = __float_as_uint(f);
-  if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((x >> 16) | 0x0040u);  // quiet NaN
-  return static_cast<uint16_t>((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
-}
-
 // Element e of the source rows [n][n_heads·head_dim]: token i, head g, dim d.
 __global__ void store_kv_kernel(const float* __restrict__ src, int64_t count, int64_t n_heads,
                                 int64_t head_dim, int64_t pos0, int64_t head_stride, int dtype,

@@ -38,7 +38,8 @@ class Session(NativeHandle):
         prefill with VNNI, logits move by ~5e-3 of the largest) or "bf16"
         (products with bf16 weights round it to bf16: faster prefill with
         AVX512_BF16, logits move by ~2e-3); products with other weights stay
-        exact; CPU only. All memory the session needs is planned here."""
+        exact; "q8_0" is CPU only, "bf16" also runs on CUDA (tensor cores).
+        All memory the session needs is planned here."""
         if not isinstance(model, Model):
             raise MixconError(Status.INVALID_ARGUMENT,
                               f"Session needs a Model, got {type(model).__name__}")

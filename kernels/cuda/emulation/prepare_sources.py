@@ -30,7 +30,7 @@ namespace mixcon {
 namespace cuda {
 const CublasApi& cublas_api() {
   static const CublasApi api{cublasCreate_v2, cublasDestroy_v2, cublasSetStream_v2,
-                             cublasSetMathMode, cublasSgemm_v2};
+                             cublasSetMathMode, cublasSgemm_v2, cublasGemmEx};
   return api;
 }
 }  // namespace cuda

@@ -6,7 +6,8 @@ package org.mixcon;
  * int8 (32-value blocks with a scale) and multiply each block in integers: about 2x faster
  * prefill with VNNI, logits move by about 5e-3 of the largest. BF16: products with bf16
  * weights round them to bf16: faster prefill with AVX512_BF16, logits move by about 2e-3.
- * Products with weights of other dtypes stay exact. CPU only.
+ * Products with weights of other dtypes stay exact. Q8_0 is CPU only; on CUDA, BF16 runs the
+ * prefill's bf16 products on the tensor cores.
  */
 public enum Activations {
   F32(0),

@@ -356,7 +356,8 @@ public final class Model implements AutoCloseable {
    * {@link Activations#Q8_0} rounds the input of products with q8_0 weights to int8 per
    * 32-value block and multiplies in integers, {@link Activations#BF16} that of products with
    * bf16 weights to bf16: a faster prefill, logits that move by a few 1e-3 of the largest.
-   * Products with weights of other dtypes stay exact. CPU only.
+   * Products with weights of other dtypes stay exact. Q8_0 is CPU only; BF16 also runs on CUDA
+   * (tensor cores).
    */
   public Session newSession(
       long maxContext, int threads, KvDtype kvDtype, long prefillChunk, Activations activations) {
