@@ -165,6 +165,38 @@ struct AttentionArgs {
   int64_t out_stride = 0;
 };
 
+// The MoE FFN of one token (MODEL.md §2) as one backend op: see
+// Backend::moe_token. Stacks as in MoeWeights: expert e's gate and up are
+// rows [e·d_ff, (e+1)·d_ff), its down rows [e·d_model, (e+1)·d_model).
+struct MoeTokenArgs {
+  int64_t n_experts = 0;
+  int64_t top_k = 0;
+  int64_t d_model = 0;
+  int64_t d_ff = 0;
+  const float* router = nullptr;  // [n_experts] logits
+  MatrixRef w_gate, w_up, w_down;
+  const float* x = nullptr;  // [d_model] the normalized input
+  // Scratch.
+  float* gate = nullptr;  // [d_ff]
+  float* up = nullptr;    // [d_ff]
+  float* act = nullptr;   // [d_ff]
+  float* y = nullptr;     // [d_model] one expert's output
+  float* out = nullptr;   // [d_model] Σ w_e·MLP_e(x), ascending e
+};
+
+// A callable by reference (Backend::run_graph's step): unlike std::function
+// it never allocates, so a decode step stays allocation-free.
+class StepRef {
+ public:
+  template <class F>
+  StepRef(F& f) : obj_(&f), call_([](void* o) { (*static_cast<F*>(o))(); }) {}  // NOLINT: implicit by design
+  void operator()() const { call_(obj_); }
+
+ private:
+  void* obj_;
+  void (*call_)(void*);
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -178,6 +210,18 @@ class Backend {
   // Returns once everything enqueued on `s` (nullptr: the backend's own
   // stream) has run.
   virtual void synchronize(Stream* s) const { (void)s; }
+
+  // Runs `step`, a sequence of op calls on cx's stream (a decode step), as
+  // one unit: the CPU backend just calls it; the CUDA backend records it
+  // into a CUDA graph and launches that, so hundreds of small kernels cost
+  // one launch. `step` must not synchronize with the host (no upload,
+  // download or moe_route; moe_token instead). If `step` throws, part of it
+  // may have run (CPU) or none (CUDA: nothing recorded is launched); the
+  // caller undoes the state either way, as for any failed feed.
+  virtual void run_graph(const ExecContext& cx, StepRef step) const {
+    (void)cx;
+    step();
+  }
 
   // ---- memory -------------------------------------------------------------
   // Zeroed memory for session state and workspace, ready for any stream;
@@ -250,6 +294,17 @@ class Backend {
   virtual void moe_route(const ExecContext& cx, const float* logits, int64_t n,
                          int64_t n_experts, int64_t top_k, int32_t* ids,
                          float* weights) const = 0;
+  // The MoE FFN of one token with the routing kept on the device: top-k of
+  // a.router as moe_route, then each chosen expert's SwiGLU MLP of a.x,
+  // w_e·MLP_e(x) summed into a.out in ascending expert order — the same
+  // arithmetic as the host-routed path. Returns false, doing nothing, where
+  // the backend has no such op (the CPU, whose host routing costs nothing
+  // extra); the model code then routes on the host.
+  virtual bool moe_token(const ExecContext& cx, const MoeTokenArgs& a) const {
+    (void)cx;
+    (void)a;
+    return false;
+  }
   // dst[i] = src[rows[i]], rows of d floats; rows are host memory.
   virtual void gather_rows(const ExecContext& cx, const float* src, int64_t d,
                            const int32_t* rows, int64_t count, float* dst) const = 0;

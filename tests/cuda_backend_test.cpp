@@ -599,6 +599,53 @@ TEST_F(CudaVsCpu, MoeRouteTiesLowerIndexWins) {
   }
 }
 
+// One token's MoE FFN routed on the device (what a decode graph runs) against
+// the host-routed arithmetic on the CPU: route, then each chosen expert's
+// SwiGLU MLP, summed in ascending expert order.
+TEST_F(CudaVsCpu, MoeTokenMatchesHostRouting) {
+  const int64_t E = 6, dm = 96, d_ff = 64;
+  for (DType t : {DType::F32, DType::Q8_0, DType::BF16})
+    for (int64_t k : {1, 2, 6}) {
+      Weight gate = weight(t, E * d_ff, dm, 91), up = weight(t, E * d_ff, dm, 92);
+      Weight down = weight(t, E * dm, d_ff, 93);
+      const std::vector<float> router = rnd(E, uint32_t(94 + k)), x = rnd(dm, 95);
+      // The CPU, routed on the host.
+      std::vector<int32_t> ids(static_cast<size_t>(k));
+      std::vector<float> w(static_cast<size_t>(k)), g(static_cast<size_t>(d_ff)),
+          u(static_cast<size_t>(d_ff)), a(static_cast<size_t>(d_ff)), y(static_cast<size_t>(dm)),
+          want(static_cast<size_t>(dm), 0.0f);
+      cpu_->moe_route(cx_, router.data(), 1, E, k, ids.data(), w.data());
+      for (int64_t j = 0; j < k; ++j) {
+        const int64_t e = ids[static_cast<size_t>(j)];
+        cpu_->matmul(cx_, gate.cpu.rows_slice(e * d_ff, d_ff), x.data(), 1, g.data());
+        cpu_->matmul(cx_, up.cpu.rows_slice(e * d_ff, d_ff), x.data(), 1, u.data());
+        cpu_->swiglu(cx_, g.data(), u.data(), a.data(), d_ff);
+        cpu_->matmul(cx_, down.cpu.rows_slice(e * dm, dm), a.data(), 1, y.data());
+        const int32_t row0 = 0;
+        cpu_->scatter_add_rows(cx_, y.data(), dm, &row0, &w[static_cast<size_t>(j)], 1,
+                               want.data());
+      }
+      MoeTokenArgs m;
+      m.n_experts = E;
+      m.top_k = k;
+      m.d_model = dm;
+      m.d_ff = d_ff;
+      EXPECT_FALSE(cpu_->moe_token(cx_, m));  // the CPU routes on the host
+      m.router = dev(router);
+      m.w_gate = gate.gpu;
+      m.w_up = up.gpu;
+      m.w_down = down.gpu;
+      m.x = dev(x);
+      m.gate = dev_zeros(d_ff);
+      m.up = dev_zeros(d_ff);
+      m.act = dev_zeros(d_ff);
+      m.y = dev_zeros(dm);
+      m.out = dev(rnd(dm, 96));  // overwritten, not added to
+      ASSERT_TRUE(gpu_->moe_token(gx_, m));
+      EXPECT_LT(nmse(host(m.out, dm), want), kTol) << dtype_name(t) << " k=" << k;
+    }
+}
+
 TEST_F(CudaVsCpu, GatherAndScatterAddRowsWithRepeats) {
   const int64_t d = 300, src_rows = 20;
   for (int64_t count : {1, 7, 600}) {

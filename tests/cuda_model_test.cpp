@@ -7,6 +7,7 @@
 
 #ifdef MIXCON_HAVE_CUDA
 
+#include <cstdlib>
 #include <thread>
 
 #include "core/common/status.h"
@@ -163,6 +164,57 @@ TEST_F(CudaModelTest, ConcurrentSessionsOnTheirOwnStreams) {
       expect_logits_close(&together[i][size_t(j * V)], &alone[i][size_t(j * V)], V,
                           "session " + std::to_string(i) + " feed " + std::to_string(j));
   }
+}
+
+// Decode steps run as a CUDA graph (re-recorded each token, the executable
+// graph updated in place or rebuilt when the attention's split count
+// changes): the same bits as launching the same kernels one by one
+// (MIXCON_CUDA_GRAPHS=0), across a change of shape, for a model with MoE
+// layers (routed on the device inside the graph).
+TEST_F(CudaModelTest, DecodeGraphEqualsDirectLaunches) {
+  const Variant v = testutil::all_variants()[0];
+  const std::vector<uint8_t> bytes = testutil::model_bytes(testutil::variant_config(v), v.dtype, 27);
+  auto graphs = load_on(bytes, Device::Cuda);
+  setenv("MIXCON_CUDA_GRAPHS", "0", 1);
+  std::shared_ptr<const Model> direct;
+  try {
+    direct = load_on(bytes, Device::Cuda);
+  } catch (...) {
+    unsetenv("MIXCON_CUDA_GRAPHS");
+    throw;
+  }
+  unsetenv("MIXCON_CUDA_GRAPHS");
+  auto cpu_model = load_on(bytes, Device::Cpu);
+  ASSERT_GT(graphs->config().moe.n_experts, 0);
+  const int64_t V = graphs->config().vocab_size;
+  // 64 keys is the shortest attention split: steps 60..69 cross from one
+  // split to two.
+  const int64_t T = 60, steps = 10;
+  const std::vector<int32_t> toks = testutil::random_tokens(T + steps, V, 7);
+  Session g(graphs, {}), d(direct, {}), c(cpu_model, {});
+  g.feed(toks.data(), T);
+  d.feed(toks.data(), T);
+  c.feed(toks.data(), T);
+  for (int64_t i = T; i < T + steps; ++i) {
+    g.feed(&toks[size_t(i)], 1);
+    d.feed(&toks[size_t(i)], 1);
+    c.feed(&toks[size_t(i)], 1);
+    EXPECT_EQ(0, std::memcmp(g.logits(), d.logits(), size_t(V) * sizeof(float))) << "step " << i;
+    expect_logits_close(g.logits(), c.logits(), V, "graph step " + std::to_string(i));
+  }
+  // A cancelled step (seen while the graph is recorded) runs nothing.
+  std::atomic<bool> cancel{true};
+  const std::vector<uint8_t> before = testutil::state_of(g);
+  try {
+    g.feed(&toks[0], 1, &cancel);
+    ADD_FAILURE() << "the cancelled feed ran";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status(), Status::Cancelled);
+  }
+  EXPECT_EQ(testutil::state_of(g), before);
+  g.feed(&toks[0], 1);
+  d.feed(&toks[0], 1);
+  EXPECT_EQ(0, std::memcmp(g.logits(), d.logits(), size_t(V) * sizeof(float))) << "after cancel";
 }
 
 // An f16 KV cache on the device: the same logits as an f16 cache on the CPU

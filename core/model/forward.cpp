@@ -29,27 +29,43 @@ void forward_chunk(const Model& model, const ExecContext& cx, const ForwardScrat
   const float eps = static_cast<float>(c.norm_eps);
   const ForwardStep step{model, be, cx, ws, n, pos0};
 
-  be.embed(cx, W.tok_embeddings, tokens, n, ws.x);
-  for (int64_t l = 0; l < c.n_layers; ++l) {
-    check_cancel(cancel);
-    const LayerWeights& lw = W.layers[static_cast<size_t>(l)];
-    be.rmsnorm(cx, ws.x, lw.mixer_norm, n, dm, eps, ws.xn);
-    if (c.layer_types[l] == LayerType::Attention)
-      attention_layer(step, lw.attn, states[l]);
-    else
-      conba_layer(step, lw.conba, states[l]);
-    be.add(cx, ws.x, ws.out, n * dm);
+  auto network = [&] {
+    be.embed(cx, W.tok_embeddings, tokens, n, ws.x);
+    for (int64_t l = 0; l < c.n_layers; ++l) {
+      check_cancel(cancel);
+      const LayerWeights& lw = W.layers[static_cast<size_t>(l)];
+      be.rmsnorm(cx, ws.x, lw.mixer_norm, n, dm, eps, ws.xn);
+      if (c.layer_types[l] == LayerType::Attention)
+        attention_layer(step, lw.attn, states[l]);
+      else
+        conba_layer(step, lw.conba, states[l]);
+      be.add(cx, ws.x, ws.out, n * dm);
 
-    be.rmsnorm(cx, ws.x, lw.ffn_norm, n, dm, eps, ws.xn);
-    if (c.ffn_types[l] == FfnType::Mlp)
-      mlp_layer(step, lw.mlp);
-    else
-      moe_layer(step, lw.moe);
-    be.add(cx, ws.x, ws.out, n * dm);
-  }
-  check_cancel(cancel);
+      be.rmsnorm(cx, ws.x, lw.ffn_norm, n, dm, eps, ws.xn);
+      if (c.ffn_types[l] == FfnType::Mlp)
+        mlp_layer(step, lw.mlp);
+      else
+        moe_layer(step, lw.moe);
+      be.add(cx, ws.x, ws.out, n * dm);
+    }
+    check_cancel(cancel);
+  };
 
   const int64_t vbytes = V * static_cast<int64_t>(sizeof(float));
+  if (n == 1) {
+    // A decode step: the network and the head as one unit (a CUDA graph on
+    // the GPU), the logits copied out after it.
+    auto decode = [&] {
+      network();
+      be.rmsnorm(cx, ws.x, W.output_norm, 1, dm, eps, ws.xn);
+      be.matmul(cx, W.lm_head, ws.xn, 1, ws.logits);
+    };
+    be.run_graph(cx, decode);
+    be.download(cx.stream, last_logits, ws.logits, vbytes);
+    if (all_logits) std::copy(last_logits, last_logits + V, all_logits);
+    return;
+  }
+  network();
   if (!all_logits) {
     // Only the last token's logits are wanted: one row through the head.
     be.rmsnorm(cx, ws.x + (n - 1) * dm, W.output_norm, 1, dm, eps, ws.xn);

@@ -2,7 +2,8 @@
 // experts, then run each expert once over the tokens routed to it, so only
 // chosen experts are computed. Each token's output is Σ_e w_e·MLP_e(x),
 // summed in ascending expert order whatever the chunk size, so a prefill
-// equals the same tokens fed one at a time.
+// equals the same tokens fed one at a time. A single token may instead be
+// routed on the device (Backend::moe_token), with the same arithmetic.
 #include "core/model/forward.h"
 
 namespace mixcon {
@@ -14,6 +15,26 @@ void moe_layer(const ForwardStep& s, const MoeWeights& w) {
   const ForwardScratch& ws = s.ws;
 
   s.be.matmul(s.cx, w.router, ws.xn, s.n, ws.router);
+  if (s.n == 1) {
+    // One token: routed on the device where the backend can (a decode step
+    // captured as a graph cannot stop for the host).
+    MoeTokenArgs a;
+    a.n_experts = E;
+    a.top_k = k;
+    a.d_model = dm;
+    a.d_ff = d_ff;
+    a.router = ws.router;
+    a.w_gate = w.w_gate;
+    a.w_up = w.w_up;
+    a.w_down = w.w_down;
+    a.x = ws.xn;
+    a.gate = ws.ff_gate;
+    a.up = ws.ff_up;
+    a.act = ws.ff_act;
+    a.y = ws.moe_y;
+    a.out = ws.out;
+    if (s.be.moe_token(s.cx, a)) return;
+  }
   s.be.moe_route(s.cx, ws.router, s.n, E, k, ws.route_ids, ws.route_w);
   s.be.zero(s.cx.stream, ws.out, s.n * dm * static_cast<int64_t>(sizeof(float)));
 

@@ -19,6 +19,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <cstdlib>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -90,6 +91,9 @@ struct Lane {
   float* partials = nullptr;
   int32_t* route_ids = nullptr;
   float* route_w = nullptr;
+  // The decode step's executable graph (run_graph), kept between tokens and
+  // updated in place while its shape holds.
+  cudaGraphExec_t step_graph = nullptr;
 
   static constexpr int64_t kBytes = kTileFloats * int64_t(sizeof(float)) +
                                     kPartialFloats * int64_t(sizeof(float)) +
@@ -117,6 +121,7 @@ struct Lane {
   // The device must be current. Waits for the lane's work, then frees.
   void destroy() noexcept {
     if (stream) cudaStreamSynchronize(stream);
+    if (step_graph) cudaGraphExecDestroy(step_graph);
     cudaFree(tile);
     cudaFree(partials);
     cudaFree(route_ids);
@@ -145,6 +150,7 @@ class CudaStream final : public Stream {
   }
   int64_t bytes() const override { return Lane::kBytes; }
   Lane& lane() { return lane_; }
+  int device() const { return device_; }
 
  private:
   int device_;
@@ -153,7 +159,7 @@ class CudaStream final : public Stream {
 
 class CudaBackend final : public Backend {
  public:
-  CudaBackend(int device, const cudaDeviceProp& prop) : device_(device) {
+  CudaBackend(int device, const cudaDeviceProp& prop) : device_(device), graphs_(graphs_wanted()) {
     name_ = "cuda:" + std::to_string(device) + " " + prop.name + " (sm_" +
             std::to_string(prop.major) + std::to_string(prop.minor) + ")";
     sm_count_ = prop.multiProcessorCount;
@@ -177,6 +183,54 @@ class CudaBackend final : public Backend {
   void synchronize(Stream* s) const override {
     Scope scope(*this, s);
     check(cudaStreamSynchronize(scope.lane().stream), "cudaStreamSynchronize");
+  }
+
+  // A session's decode step is captured (stream capture: the kernels are
+  // recorded, not run), and the recording replaces the parameters of the
+  // stream's executable graph from the previous token (cudaGraphExecUpdate:
+  // positions, ring heads and token ids change per token, the kernels do
+  // not) or, when the shape changed (an attention split more), a new graph
+  // is instantiated; then the graph is launched: one launch per token
+  // instead of hundreds, and no gaps between the kernels on the GPU. What
+  // llama.cpp does too. The backend's own lane (no session stream) runs
+  // steps directly.
+  void run_graph(const ExecContext& cx, StepRef step) const override {
+    if (!graphs_ || !cx.stream) return step();
+    Lane& l = static_cast<CudaStream*>(cx.stream)->lane();
+    check(cudaSetDevice(device_), "cudaSetDevice");
+    check(cudaStreamBeginCapture(l.stream, cudaStreamCaptureModeThreadLocal),
+          "decode graph: cudaStreamBeginCapture");
+    cudaGraph_t graph = nullptr;
+    try {
+      step();
+    } catch (...) {
+      // Nothing was run; the stream leaves capture mode.
+      if (cudaStreamEndCapture(l.stream, &graph) == cudaSuccess && graph) cudaGraphDestroy(graph);
+      cudaGetLastError();
+      throw;
+    }
+    const cudaError_t e = cudaStreamEndCapture(l.stream, &graph);
+    if (e != cudaSuccess) {
+      cudaGetLastError();
+      fail(Status::Backend, std::string("decode graph: capture failed (cudaStreamEndCapture: ") +
+                                cudaGetErrorString(e) +
+                                "); MIXCON_CUDA_GRAPHS=0 decodes without graphs");
+    }
+    struct GraphGuard {
+      cudaGraph_t g;
+      ~GraphGuard() { cudaGraphDestroy(g); }
+    } guard{graph};
+    if (l.step_graph) {
+      cudaGraphExecUpdateResultInfo info{};
+      if (cudaGraphExecUpdate(l.step_graph, graph, &info) != cudaSuccess) {
+        cudaGetLastError();  // another shape: instantiate anew below
+        cudaGraphExecDestroy(l.step_graph);
+        l.step_graph = nullptr;
+      }
+    }
+    if (!l.step_graph)
+      check(cudaGraphInstantiate(&l.step_graph, graph, 0), "decode graph: cudaGraphInstantiate");
+    check(cudaGraphLaunch(l.step_graph, l.stream), "decode graph: cudaGraphLaunch");
   }
 
   // ---- memory -------------------------------------------------------------
@@ -345,6 +399,38 @@ class CudaBackend final : public Backend {
       check(cudaStreamSynchronize(l.stream), "moe_route: cudaStreamSynchronize");
     }
   }
+  // Routing into the lane's buffers, each chosen expert's MLP reading its
+  // index there (matvec_selected) and its gate weight (axpy_device_scale).
+  bool moe_token(const ExecContext& cx, const MoeTokenArgs& a) const override {
+    if (a.top_k < 1 || a.top_k > a.n_experts || a.top_k > kRouteEntries)
+      fail(Status::InvalidArgument, "moe_token: top_k " + std::to_string(a.top_k) +
+                                        " outside [1, " + std::to_string(a.n_experts) + "]");
+    Scope scope(*this, cx.stream);
+    const Lane& l = scope.lane();
+    cuda::moe_route(a.router, 1, a.n_experts, a.top_k, l.route_ids, l.route_w, l.stream);
+    check(cudaMemsetAsync(a.out, 0, static_cast<size_t>(a.d_model) * sizeof(float), l.stream),
+          "moe_token: cudaMemsetAsync");
+    // Expert 0 of each stack; the kernels move to the chosen one.
+    const MatrixRef gate = a.w_gate.rows_slice(0, a.d_ff), up = a.w_up.rows_slice(0, a.d_ff);
+    const MatrixRef down = a.w_down.rows_slice(0, a.d_model);
+    // With bf16 activations a bf16 expert multiplies its rounded input, as matmul does.
+    auto input = [&](const MatrixRef& w, const float* x, int64_t count) -> const float* {
+      if (cx.act_dtype != DType::BF16 || !cx.act || w.dtype != DType::BF16) return x;
+      if (cx.act_bytes < count * static_cast<int64_t>(sizeof(float)))
+        fail(Status::Internal, "moe_token: the bf16 activation buffer is too small");
+      cuda::round_bf16(x, count, static_cast<float*>(cx.act), l.stream);
+      return static_cast<const float*>(cx.act);
+    };
+    for (int64_t j = 0; j < a.top_k; ++j) {
+      const int32_t* e = l.route_ids + j;
+      cuda::matvec_selected(gate, e, input(gate, a.x, a.d_model), a.gate, l.stream);
+      cuda::matvec_selected(up, e, input(up, a.x, a.d_model), a.up, l.stream);
+      cuda::swiglu(a.gate, a.up, a.act, a.d_ff, l.stream);
+      cuda::matvec_selected(down, e, input(down, a.act, a.d_ff), a.y, l.stream);
+      cuda::axpy_device_scale(a.out, a.y, l.route_w + j, a.d_model, l.stream);
+    }
+    return true;
+  }
   void gather_rows(const ExecContext& cx, const float* src, int64_t d, const int32_t* rows,
                    int64_t count, float* dst) const override {
     Scope scope(*this, cx.stream);
@@ -385,7 +471,15 @@ class CudaBackend final : public Backend {
     cudaGetLastError();
   }
 
+  // MIXCON_CUDA_GRAPHS=0 turns decode graphs off (to compare, or to rule
+  // them out); anything else, or unset, leaves them on.
+  static bool graphs_wanted() {
+    const char* v = std::getenv("MIXCON_CUDA_GRAPHS");
+    return !(v && std::string(v) == "0");
+  }
+
   int device_;
+  bool graphs_;
   std::string name_;
   int sm_count_ = 1;
   Lane own_;  // calls without a stream (model load, tests)

@@ -1,6 +1,7 @@
 // The CUDA implementation of core/backend.h: weights, session state and
 // workspace live in device memory; each op is one or a few kernel launches
-// (or a cuBLAS call) on the backend's stream.
+// (or a cuBLAS call) on the calling session's stream, and a decode step is
+// launched as one CUDA graph.
 //
 // Declared in every build; defined only when the library was built with
 // MIXCON_CUDA (MIXCON_HAVE_CUDA=1), so callers guard their use with that macro.

@@ -43,6 +43,13 @@ void matmul(cublasHandle_t cublas, const MatrixRef& w, const float* x, int64_t n
 // the rounded x.
 void matmul_bf16_act(cublasHandle_t cublas, const MatrixRef& w, const float* x, int64_t n,
                      float* y, void* act, int64_t act_bytes, cudaStream_t stream);
+// y = (matrix *sel of a stack) · x: `w` describes the stack's first matrix
+// (one MoE expert: its rows, cols, dtype, and data = the stack's start), sel
+// is device memory read by the kernel, so the choice need not reach the host.
+void matvec_selected(const MatrixRef& w, const int32_t* sel, const float* x, float* y,
+                     cudaStream_t stream);
+// out[i] = x[i] rounded to bf16 (nearest even), as a float.
+void round_bf16(const float* x, int64_t count, float* out, cudaStream_t stream);
 // Bytes of `act` for n rows of `cols` values.
 int64_t bf16_act_bytes(int64_t n, int64_t cols);
 
@@ -91,6 +98,9 @@ void swiglu(const float* gate, const float* up, float* out, int64_t count, cudaS
 // (lower index wins ties, ascending ids, softmax over the chosen).
 void moe_route(const float* logits, int64_t n, int64_t n_experts, int64_t top_k, int32_t* ids,
                float* weights, cudaStream_t stream);
+// y[i] += (*scale) · x[i]; scale is device memory (an MoE gate weight).
+void axpy_device_scale(float* y, const float* x, const float* scale, int64_t count,
+                       cudaStream_t stream);
 // dst[i] = src[rows[i]]; rows are host memory.
 void gather_rows(const float* src, int64_t d, const int32_t* rows, int64_t count, float* dst,
                  cudaStream_t stream);

@@ -25,13 +25,17 @@ namespace {
 constexpr int kMatvecWarps = 8;  // rows per block
 constexpr int kDequantThreads = 256;
 
+// `sel` (device memory; nullptr: none) picks matrix *sel of a stack whose
+// matrices are sel_bytes apart (an MoE expert chosen on the device).
 template <class Load>
 __global__ void matvec_kernel(const uint8_t* __restrict__ w, int64_t rows, int64_t cols,
                               int64_t row_bytes, const float* __restrict__ x,
-                              float* __restrict__ y) {
+                              float* __restrict__ y, const int32_t* __restrict__ sel,
+                              int64_t sel_bytes) {
   const int lane = threadIdx.x % kWarp;
   const int64_t r = static_cast<int64_t>(blockIdx.x) * kMatvecWarps + threadIdx.x / kWarp;
   if (r >= rows) return;  // the whole warp leaves together: r is per warp
+  if (sel) w += static_cast<int64_t>(*sel) * sel_bytes;
   const uint8_t* row = w + r * row_bytes;
   // Lane j reads values j, j+32, ...: consecutive lanes read consecutive
   // bytes (a q8_0 block is one step of the warp).
@@ -79,10 +83,12 @@ struct Vec16BF16 {
 template <class Vec>
 __global__ void matvec16_kernel(const uint8_t* __restrict__ w, int64_t rows, int64_t cols,
                                 int64_t row_bytes, const float* __restrict__ x,
-                                float* __restrict__ y) {
+                                float* __restrict__ y, const int32_t* __restrict__ sel,
+                                int64_t sel_bytes) {
   const int lane = threadIdx.x % kWarp;
   const int64_t r = static_cast<int64_t>(blockIdx.x) * kMatvecWarps + threadIdx.x / kWarp;
   if (r >= rows) return;  // the whole warp leaves together: r is per warp
+  if (sel) w += static_cast<int64_t>(*sel) * sel_bytes;
   const uint4* row = reinterpret_cast<const uint4*>(w + r * row_bytes);
   const float4* x4 = reinterpret_cast<const float4*>(x);
   const int64_t groups = cols / Vec::kValues;
@@ -120,8 +126,10 @@ bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0;
 
 // Vec16: the 16-byte variant, or void where the dtype has none (q8_0: its
 // 34-byte blocks are only 2-byte aligned).
+// sel, sel_bytes: as the kernels' (w is then the stack's first matrix).
 template <class Load, class Vec16>
-void launch_matvec(const MatrixRef& w, const float* x, float* y, cudaStream_t stream) {
+void launch_matvec(const MatrixRef& w, const float* x, float* y, cudaStream_t stream,
+                   const int32_t* sel = nullptr, int64_t sel_bytes = 0) {
   const int64_t blocks = (w.rows + kMatvecWarps - 1) / kMatvecWarps;
   if (blocks > INT_MAX) fail(Status::Unsupported, "matvec: too many rows");
   const dim3 grid(static_cast<unsigned int>(blocks));
@@ -129,13 +137,15 @@ void launch_matvec(const MatrixRef& w, const float* x, float* y, cudaStream_t st
   if constexpr (!std::is_void<Vec16>::value) {
     if (w.cols % Vec16::kValues == 0 && w.row_bytes % 16 == 0 && aligned16(data) && aligned16(x)) {
       matvec16_kernel<Vec16><<<grid, kMatvecWarps * kWarp, 0, stream>>>(data, w.rows, w.cols,
-                                                                        w.row_bytes, x, y);
+                                                                        w.row_bytes, x, y, sel,
+                                                                        sel_bytes);
       check_launch("matvec kernel launch");
       return;
     }
   }
   matvec_kernel<Load><<<grid, kMatvecWarps * kWarp, 0, stream>>>(data, w.rows, w.cols,
-                                                                 w.row_bytes, x, y);
+                                                                 w.row_bytes, x, y, sel,
+                                                                 sel_bytes);
   check_launch("matvec kernel launch");
 }
 
@@ -243,6 +253,27 @@ void matvec(const MatrixRef& w, const float* x, float* y, cudaStream_t stream) {
     case DType::Q8_0: return launch_matvec<LoadQ8, void>(w, x, y, stream);
   }
   fail(Status::InvalidArgument, "matvec: unknown weight dtype");
+}
+
+void matvec_selected(const MatrixRef& w, const int32_t* sel, const float* x, float* y,
+                     cudaStream_t stream) {
+  check_matrix(w, "matvec_selected");
+  if (w.rows == 0) return;
+  const int64_t bytes = w.rows * w.row_bytes;
+  switch (w.dtype) {
+    case DType::F32: return launch_matvec<LoadF32, Vec16F32>(w, x, y, stream, sel, bytes);
+    case DType::F16: return launch_matvec<LoadF16, Vec16F16>(w, x, y, stream, sel, bytes);
+    case DType::BF16: return launch_matvec<LoadBF16, Vec16BF16>(w, x, y, stream, sel, bytes);
+    case DType::Q8_0: return launch_matvec<LoadQ8, void>(w, x, y, stream, sel, bytes);
+  }
+  fail(Status::InvalidArgument, "matvec_selected: unknown weight dtype");
+}
+
+void round_bf16(const float* x, int64_t count, float* out, cudaStream_t stream) {
+  if (count <= 0) return;
+  constexpr int kThreads = 256;
+  round_bf16_kernel<<<grid_for(count, kThreads), kThreads, 0, stream>>>(x, count, nullptr, out);
+  check_launch("bf16 rounding kernel launch");
 }
 
 void matmul(cublasHandle_t cublas, const MatrixRef& w, const float* x, int64_t n, float* y,

@@ -78,6 +78,16 @@ __global__ void scatter_add_rows_kernel(const float* __restrict__ src, int64_t d
       dst[static_cast<int64_t>(batch.rows[i]) * d + j] += batch.scale[i] * src[i * d + j];
 }
 
+// The same addition as scatter_add_rows_kernel, with the gate weight read on
+// the device.
+__global__ void axpy_device_scale_kernel(float* __restrict__ y, const float* __restrict__ x,
+                                         const float* __restrict__ scale, int64_t count) {
+  const float s = *scale;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    y[i] += s * x[i];
+}
+
 int64_t fill_rows(const int32_t* rows, int64_t b0, int64_t count, RowBatch& batch, const char* op) {
   for (int64_t i = 0; i < count; ++i) {
     if (rows[b0 + i] < 0)
@@ -133,6 +143,13 @@ void scatter_add_rows(const float* src, int64_t d, const int32_t* rows, const fl
                                                                             batch, m, dst);
     check_launch("scatter_add_rows kernel launch");
   }
+}
+
+void axpy_device_scale(float* y, const float* x, const float* scale, int64_t count,
+                       cudaStream_t stream) {
+  if (count <= 0) return;
+  axpy_device_scale_kernel<<<grid_for(count, kThreads), kThreads, 0, stream>>>(y, x, scale, count);
+  check_launch("axpy kernel launch");
 }
 
 }  // namespace cuda

@@ -40,6 +40,12 @@ inline cublasStatus_t cublasSgemm_v2(cublasHandle_t, cublasOperation_t ta, cubla
                                      int m, int n, int k, const float* alpha, const float* A,
                                      int lda, const float* B, int ldb, const float* beta, float* C,
                                      int ldc) {
+  // Enqueued (recorded while capturing); alpha and beta are read now, as
+  // cuBLAS reads host scalars at the call.
+  const float al = *alpha, be = *beta;
+  emu_enqueue([=] {
+  const float* alpha = &al;
+  const float* beta = &be;
   for (int j = 0; j < n; ++j)
     for (int i = 0; i < m; ++i) {
       double s = 0;
@@ -51,6 +57,7 @@ inline cublasStatus_t cublasSgemm_v2(cublasHandle_t, cublasOperation_t ta, cubla
       const double c = *beta == 0.0f ? 0.0 : double(*beta) * C[i + j * ldc];
       C[i + j * ldc] = float(*alpha * s + c);
     }
+  });
   return CUBLAS_STATUS_SUCCESS;
 }
 // The mixed-precision GEMM with float32 or bf16 A and B, float32 C, float32
@@ -72,6 +79,7 @@ inline cublasStatus_t cublasGemmEx(cublasHandle_t, cublasOperation_t ta, cublasO
   if (ct != CUDA_R_32F) return CUBLAS_STATUS_NOT_SUPPORTED;
   float* C = static_cast<float*>(Cv);
   const float al = *static_cast<const float*>(alpha), be = *static_cast<const float*>(beta);
+  emu_enqueue([=] {
   for (int j = 0; j < n; ++j)
     for (int i = 0; i < m; ++i) {
       double s = 0;
@@ -83,5 +91,6 @@ inline cublasStatus_t cublasGemmEx(cublasHandle_t, cublasOperation_t ta, cublasO
       const double c = be == 0.0f ? 0.0 : double(be) * C[i + j * ldc];
       C[i + j * ldc] = float(al * s + c);
     }
+  });
   return CUBLAS_STATUS_SUCCESS;
 }

@@ -60,6 +60,23 @@ inline thread_local EmuBlock* emu_block = nullptr;
 // will reach (a kernel bug), reported instead of spinning forever.
 inline thread_local uint64_t emu_progress = 0;
 
+// Stream capture (CUDA graphs): while a thread captures, its launches and
+// stream-ordered copies are recorded, arguments by value as a kernel node
+// keeps them, instead of run; a graph launch runs the recording.
+struct EmuGraph {
+  std::vector<std::function<void()>> nodes;
+};
+inline thread_local EmuGraph* emu_capture = nullptr;
+inline thread_local bool emu_capture_invalidated = false;
+// Runs `f` now, or records it when this thread is capturing.
+template <class F>
+void emu_enqueue(F f) {
+  if (emu_capture)
+    emu_capture->nodes.emplace_back(std::move(f));
+  else
+    f();
+}
+
 inline void emu_wait(EmuBarrier& b) {
   const uint64_t g = b.gen;
   ++emu_progress;
@@ -113,6 +130,11 @@ struct EmuLaunch {
       : grid(dim3(g)), block(dim3(unsigned(b))), smem(s) {}
   template <class F, class... A>
   void run(F f, A... args) {
+    const EmuLaunch cfg = *this;
+    emu_enqueue([cfg, f, args...]() mutable { EmuLaunch(cfg).run_now(f, args...); });
+  }
+  template <class F, class... A>
+  void run_now(F f, A... args) {
     const unsigned nt = block.x * block.y * block.z;
     const size_t stack_size = 256 * 1024;
     static thread_local std::vector<std::unique_ptr<char[]>> stacks;  // reused by the thread's launches

@@ -9,7 +9,14 @@
 
 #include "cuda_emu_core.h"
 
-typedef enum cudaError { cudaSuccess = 0, cudaErrorInvalidValue = 1, cudaErrorMemoryAllocation = 2 } cudaError_t;
+typedef enum cudaError {
+  cudaSuccess = 0,
+  cudaErrorInvalidValue = 1,
+  cudaErrorMemoryAllocation = 2,
+  cudaErrorStreamCaptureUnsupported = 900,
+  cudaErrorStreamCaptureInvalidated = 901,
+  cudaErrorGraphExecUpdateFailure = 910
+} cudaError_t;
 typedef struct CUstream_st* cudaStream_t;
 enum cudaMemcpyKind { cudaMemcpyDefault = 4 };
 enum cudaMemoryType {
@@ -74,7 +81,15 @@ inline cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) {
 }
 inline cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
 inline cudaError_t cudaStreamDestroy(cudaStream_t) { return cudaSuccess; }
-inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+// Waiting for a stream that is being captured is an error (it invalidates
+// the capture), as on a GPU.
+inline cudaError_t cudaStreamSynchronize(cudaStream_t) {
+  if (emu_capture) {
+    emu_capture_invalidated = true;
+    return cudaErrorStreamCaptureUnsupported;
+  }
+  return cudaSuccess;
+}
 // Fresh memory is filled with 0xcd bytes, so a kernel that reads what
 // nothing wrote sees garbage, as on a GPU.
 inline cudaError_t cudaMalloc(void** p, size_t n) {
@@ -98,12 +113,62 @@ inline cudaError_t cudaFree(void* p) {
   return cudaSuccess;
 }
 inline cudaError_t cudaMemsetAsync(void* p, int v, size_t n, cudaStream_t = nullptr) {
-  std::memset(p, v, n);
+  emu_enqueue([=] { std::memset(p, v, n); });
   return cudaSuccess;
 }
 inline cudaError_t cudaMemcpyAsync(void* d, const void* s, size_t n, cudaMemcpyKind,
                                    cudaStream_t = nullptr) {
-  std::memmove(d, s, n);
+  emu_enqueue([=] { std::memmove(d, s, n); });
+  return cudaSuccess;
+}
+
+// ---- graphs (see cuda_emu_core.h) ----
+typedef EmuGraph* cudaGraph_t;
+typedef EmuGraph* cudaGraphExec_t;
+enum cudaStreamCaptureMode { cudaStreamCaptureModeGlobal = 0, cudaStreamCaptureModeThreadLocal = 1 };
+struct cudaGraphExecUpdateResultInfo {
+  int result;
+};
+inline cudaError_t cudaStreamBeginCapture(cudaStream_t, cudaStreamCaptureMode) {
+  if (emu_capture) return cudaErrorStreamCaptureUnsupported;
+  emu_capture = new EmuGraph;
+  emu_capture_invalidated = false;
+  return cudaSuccess;
+}
+inline cudaError_t cudaStreamEndCapture(cudaStream_t, cudaGraph_t* g) {
+  EmuGraph* c = emu_capture;
+  emu_capture = nullptr;
+  if (!c) return cudaErrorInvalidValue;
+  if (emu_capture_invalidated) {
+    delete c;
+    *g = nullptr;
+    return cudaErrorStreamCaptureInvalidated;
+  }
+  *g = c;
+  return cudaSuccess;
+}
+inline cudaError_t cudaGraphDestroy(cudaGraph_t g) {
+  delete g;
+  return cudaSuccess;
+}
+inline cudaError_t cudaGraphInstantiate(cudaGraphExec_t* e, cudaGraph_t g, unsigned long long) {
+  *e = new EmuGraph(*g);
+  return cudaSuccess;
+}
+// The same number of nodes: the new parameters replace the old; else the
+// update fails and the caller instantiates anew.
+inline cudaError_t cudaGraphExecUpdate(cudaGraphExec_t e, cudaGraph_t g,
+                                       cudaGraphExecUpdateResultInfo*) {
+  if (e->nodes.size() != g->nodes.size()) return cudaErrorGraphExecUpdateFailure;
+  e->nodes = g->nodes;
+  return cudaSuccess;
+}
+inline cudaError_t cudaGraphExecDestroy(cudaGraphExec_t e) {
+  delete e;
+  return cudaSuccess;
+}
+inline cudaError_t cudaGraphLaunch(cudaGraphExec_t e, cudaStream_t) {
+  for (auto& node : e->nodes) emu_enqueue(node);
   return cudaSuccess;
 }
 // EMU_ALL_HOST_MEMORY: report every pointer as host memory, for running the
