@@ -214,10 +214,12 @@ class Backend {
   // Runs `step`, a sequence of op calls on cx's stream (a decode step), as
   // one unit: the CPU backend just calls it; the CUDA backend records it
   // into a CUDA graph and launches that, so hundreds of small kernels cost
-  // one launch. `step` must not synchronize with the host (no upload,
-  // download or moe_route; moe_token instead). If `step` throws, part of it
-  // may have run (CPU) or none (CUDA: nothing recorded is launched); the
-  // caller undoes the state either way, as for any failed feed.
+  // one launch. `step` should not synchronize with the host (no upload,
+  // download or moe_route; moe_token instead), and must change no host state:
+  // where a recording fails, the CUDA backend runs `step` again directly (and
+  // records no more on that stream). If `step` throws, part of it may have
+  // run (CPU) or none (CUDA: nothing recorded is launched); the caller undoes
+  // the state either way, as for any failed feed.
   virtual void run_graph(const ExecContext& cx, StepRef step) const {
     (void)cx;
     step();

@@ -168,6 +168,48 @@ TEST_F(CudaVsCpu, SessionStreamRunsItsWorkInOrder) {
   EXPECT_LT(nmse(host(y, 5 * 300), y_cpu), kTol);
 }
 
+// run_graph on a session stream: a step that a graph cannot hold (it waits
+// for the host) invalidates the recording; the step then runs directly, and
+// so do that stream's later steps — never a failed feed. A step recorded
+// fine runs once, from the graph.
+TEST_F(CudaVsCpu, DecodeGraphFallsBackWhenRecordingFails) {
+  std::unique_ptr<Stream> s = gpu_->create_stream(), ok = gpu_->create_stream();
+  ExecContext on = gx_;
+  on.stream = s.get();
+  const int64_t n = 64;
+  const std::vector<float> v = rnd(n, 8);
+  float* a = dev(v);
+  float* b = dev_zeros(n);
+  std::vector<float> got(static_cast<size_t>(n), 0.0f);
+  int runs = 0;
+  auto waits_for_host = [&] {
+    ++runs;
+    gpu_->copy(s.get(), b, a, n * 4);
+    gpu_->download(s.get(), got.data(), b, n * 4);  // a synchronization: not in a graph
+  };
+  gpu_->run_graph(on, waits_for_host);
+  EXPECT_EQ(runs, 2);  // the failed recording, then directly
+  EXPECT_EQ(got, v);
+  std::fill(got.begin(), got.end(), 0.0f);
+  gpu_->run_graph(on, waits_for_host);
+  EXPECT_EQ(runs, 3);  // no more recording on this stream
+  EXPECT_EQ(got, v);
+
+  // Another stream still records: its step runs once, at the graph launch.
+  ExecContext on2 = gx_;
+  on2.stream = ok.get();
+  float* c = dev_zeros(n);
+  int recorded = 0;
+  auto step = [&] {
+    ++recorded;
+    gpu_->copy(ok.get(), c, a, n * 4);
+  };
+  gpu_->run_graph(on2, step);
+  gpu_->synchronize(ok.get());
+  EXPECT_EQ(recorded, 1);
+  EXPECT_EQ(host(c, n), v);
+}
+
 // ---- matmul -----------------------------------------------------------------------
 
 TEST_F(CudaVsCpu, MatmulEveryDtypeDecodeAndPrefill) {

@@ -8,7 +8,7 @@ namespace mixcon {
 void conba_layer(const ForwardStep& s, const ConbaWeights& w, LayerState& st) {
   const ConbaConfig& c = s.model.config().conba;
   const int64_t D = c.d_inner, r = c.sel_rank;
-  const int64_t ring = s.model.config().conba_ring();
+  const int64_t ring = s.model.config().conba_ring();  // the ring holds ring + 1 slots
   const ForwardScratch& ws = s.ws;
 
   // (1) [u ; z] = W_in x
@@ -68,7 +68,8 @@ void conba_layer(const ForwardStep& s, const ConbaWeights& w, LayerState& st) {
   a.err_norm = ws.err_norm;
   a.out = ws.y;
   s.be.conba_scan(s.cx, a);
-  st.ring_head = (st.ring_head + s.n) % (ring + 1);
+  // st.ring_head moves in forward_chunk, after the whole chunk: a layer
+  // changes no host state, so a decode step may be run again (run_graph).
 
   // (9) out = W_out (ŷ ⊙ SiLU(z))
   s.be.matmul(s.cx, w.out_proj, ws.y, s.n, ws.out);

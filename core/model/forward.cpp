@@ -51,6 +51,14 @@ void forward_chunk(const Model& model, const ExecContext& cx, const ForwardScrat
     check_cancel(cancel);
   };
 
+  // The chunk's states h_t went into the ring slots after the head: the
+  // heads move once the network has been enqueued.
+  auto advance_ring_heads = [&] {
+    const int64_t slots = c.conba_ring() + 1;
+    for (int64_t l = 0; l < c.n_layers; ++l)
+      if (c.layer_types[l] == LayerType::Conba) states[l].ring_head = (states[l].ring_head + n) % slots;
+  };
+
   const int64_t vbytes = V * static_cast<int64_t>(sizeof(float));
   if (n == 1) {
     // A decode step: the network and the head as one unit (a CUDA graph on
@@ -61,11 +69,13 @@ void forward_chunk(const Model& model, const ExecContext& cx, const ForwardScrat
       be.matmul(cx, W.lm_head, ws.xn, 1, ws.logits);
     };
     be.run_graph(cx, decode);
+    advance_ring_heads();
     be.download(cx.stream, last_logits, ws.logits, vbytes);
     if (all_logits) std::copy(last_logits, last_logits + V, all_logits);
     return;
   }
   network();
+  advance_ring_heads();
   if (!all_logits) {
     // Only the last token's logits are wanted: one row through the head.
     be.rmsnorm(cx, ws.x + (n - 1) * dm, W.output_norm, 1, dm, eps, ws.xn);

@@ -25,7 +25,7 @@ struct LayerState {
   // Conba (MODEL.md §4 session state).
   float* conv_window = nullptr;  // [K-1, D], oldest first
   float* h_ring = nullptr;       // [ring+1, D, N] (see ConbaScanArgs)
-  int64_t ring_head = 0;         // slot of h_{t-1}
+  int64_t ring_head = 0;         // slot of h_{t-1}; forward_chunk advances it
   float* gain = nullptr;         // [D] k_{t-1}
 };
 

@@ -94,6 +94,8 @@ struct Lane {
   // The decode step's executable graph (run_graph), kept between tokens and
   // updated in place while its shape holds.
   cudaGraphExec_t step_graph = nullptr;
+  // A recording failed on this lane: its steps run directly from then on.
+  bool graphs_failed = false;
 
   static constexpr int64_t kBytes = kTileFloats * int64_t(sizeof(float)) +
                                     kPartialFloats * int64_t(sizeof(float)) +
@@ -193,28 +195,38 @@ class CudaBackend final : public Backend {
   // is instantiated; then the graph is launched: one launch per token
   // instead of hundreds, and no gaps between the kernels on the GPU. What
   // llama.cpp does too. The backend's own lane (no session stream) runs
-  // steps directly.
+  // steps directly. A recording that fails (the step did something a graph
+  // cannot hold, or the driver refused it) is not an error of the feed: the
+  // step runs again directly, as do the lane's later steps — slower, never
+  // wrong. CudaVsCpu.DecodeGraphFallsBackWhenRecordingFails checks it.
   void run_graph(const ExecContext& cx, StepRef step) const override {
     if (!graphs_ || !cx.stream) return step();
     Lane& l = static_cast<CudaStream*>(cx.stream)->lane();
+    if (l.graphs_failed) return step();
     check(cudaSetDevice(device_), "cudaSetDevice");
-    check(cudaStreamBeginCapture(l.stream, cudaStreamCaptureModeThreadLocal),
-          "decode graph: cudaStreamBeginCapture");
+    if (cudaStreamBeginCapture(l.stream, cudaStreamCaptureModeThreadLocal) != cudaSuccess) {
+      cudaGetLastError();
+      l.graphs_failed = true;
+      return step();
+    }
     cudaGraph_t graph = nullptr;
     try {
       step();
     } catch (...) {
-      // Nothing was run; the stream leaves capture mode.
-      if (cudaStreamEndCapture(l.stream, &graph) == cudaSuccess && graph) cudaGraphDestroy(graph);
+      // Nothing was run. An error of the recording itself (the capture was
+      // invalidated) leaves the step to run directly; any other is the
+      // step's own, for the caller.
+      const cudaError_t e = cudaStreamEndCapture(l.stream, &graph);
+      if (graph) cudaGraphDestroy(graph);
       cudaGetLastError();
-      throw;
+      if (e != cudaErrorStreamCaptureInvalidated) throw;
+      l.graphs_failed = true;
+      return step();
     }
-    const cudaError_t e = cudaStreamEndCapture(l.stream, &graph);
-    if (e != cudaSuccess) {
+    if (cudaStreamEndCapture(l.stream, &graph) != cudaSuccess || !graph) {
       cudaGetLastError();
-      fail(Status::Backend, std::string("decode graph: capture failed (cudaStreamEndCapture: ") +
-                                cudaGetErrorString(e) +
-                                "); MIXCON_CUDA_GRAPHS=0 decodes without graphs");
+      l.graphs_failed = true;
+      return step();
     }
     struct GraphGuard {
       cudaGraph_t g;
@@ -228,8 +240,12 @@ class CudaBackend final : public Backend {
         l.step_graph = nullptr;
       }
     }
-    if (!l.step_graph)
-      check(cudaGraphInstantiate(&l.step_graph, graph, 0), "decode graph: cudaGraphInstantiate");
+    if (!l.step_graph && cudaGraphInstantiate(&l.step_graph, graph, 0) != cudaSuccess) {
+      cudaGetLastError();
+      l.step_graph = nullptr;
+      l.graphs_failed = true;
+      return step();
+    }
     check(cudaGraphLaunch(l.step_graph, l.stream), "decode graph: cudaGraphLaunch");
   }
 
