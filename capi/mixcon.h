@@ -111,7 +111,11 @@ typedef enum mixcon_status {
 } mixcon_status;
 
 /* Compute devices, for mixcon_model_options.device and
- * mixcon_backend_available(). */
+ * mixcon_backend_available(). On CUDA the weights are uploaded once per model;
+ * each session gets its own CUDA stream and ~80 MiB of device scratch (in
+ * mixcon_session_memory_bytes), so sessions fed from different threads run on
+ * the GPU side by side, and each decode step is launched as one CUDA graph
+ * (environment MIXCON_CUDA_GRAPHS=0, read at model load: kernel by kernel). */
 typedef enum mixcon_device {
   MIXCON_DEVICE_CPU = 0,
   MIXCON_DEVICE_CUDA = 1,
