@@ -337,11 +337,23 @@ class CudaBackend final : public Backend {
   // ---- ops ----------------------------------------------------------------
   void matmul(const ExecContext& cx, const MatrixRef& w, const float* x, int64_t n,
               float* y) const override {
+    matmul_group(cx, &w, 1, x, n, &y);
+  }
+  // With bf16 activations the input is rounded once for every bf16 product
+  // of the group (q, k, v; gate and up), as on the CPU.
+  void matmul_group(const ExecContext& cx, const MatrixRef* w, int count, const float* x,
+                    int64_t n, float* const* y) const override {
     Scope scope(*this, cx.stream);
     const Lane& l = scope.lane();
-    if (cx.act_dtype == DType::BF16 && cx.act && w.dtype == DType::BF16)
-      return cuda::matmul_bf16_act(l.cublas, w, x, n, y, cx.act, cx.act_bytes, l.stream);
-    cuda::matmul(l.cublas, w, x, n, y, l.tile, kTileFloats, l.stream);
+    const void* rounded = nullptr;
+    for (int i = 0; i < count; ++i) {
+      if (rounds_bf16(cx, w[i]) && n > 0) {
+        if (!rounded) rounded = cuda::round_bf16_input(x, n, w[i].cols, cx.act, cx.act_bytes, l.stream);
+        cuda::matmul_bf16_rounded(l.cublas, w[i], rounded, n, y[i], l.stream);
+      } else {
+        cuda::matmul(l.cublas, w[i], x, n, y[i], l.tile, kTileFloats, l.stream);
+      }
+    }
   }
   void embed(const ExecContext& cx, const MatrixRef& table, const int32_t* tokens, int64_t n,
              float* out) const override {
@@ -429,20 +441,24 @@ class CudaBackend final : public Backend {
     // Expert 0 of each stack; the kernels move to the chosen one.
     const MatrixRef gate = a.w_gate.rows_slice(0, a.d_ff), up = a.w_up.rows_slice(0, a.d_ff);
     const MatrixRef down = a.w_down.rows_slice(0, a.d_model);
-    // With bf16 activations a bf16 expert multiplies its rounded input, as matmul does.
-    auto input = [&](const MatrixRef& w, const float* x, int64_t count) -> const float* {
-      if (cx.act_dtype != DType::BF16 || !cx.act || w.dtype != DType::BF16) return x;
-      if (cx.act_bytes < count * static_cast<int64_t>(sizeof(float)))
-        fail(Status::Internal, "moe_token: the bf16 activation buffer is too small");
-      cuda::round_bf16(x, count, static_cast<float*>(cx.act), l.stream);
-      return static_cast<const float*>(cx.act);
-    };
+    // With bf16 activations a bf16 expert multiplies its rounded input, as
+    // matmul does: x rounded once for every expert, each expert's SwiGLU
+    // output rounded in place.
+    const float* x_up = a.x;
+    const float* x_gate = a.x;
+    if (rounds_bf16(cx, gate) || rounds_bf16(cx, up)) {
+      const float* xr = static_cast<const float*>(
+          cuda::round_bf16_input(a.x, 1, a.d_model, cx.act, cx.act_bytes, l.stream));
+      if (rounds_bf16(cx, gate)) x_gate = xr;
+      if (rounds_bf16(cx, up)) x_up = xr;
+    }
     for (int64_t j = 0; j < a.top_k; ++j) {
       const int32_t* e = l.route_ids + j;
-      cuda::matvec_selected(gate, e, input(gate, a.x, a.d_model), a.gate, l.stream);
-      cuda::matvec_selected(up, e, input(up, a.x, a.d_model), a.up, l.stream);
+      cuda::matvec_selected(gate, e, x_gate, a.gate, l.stream);
+      cuda::matvec_selected(up, e, x_up, a.up, l.stream);
       cuda::swiglu(a.gate, a.up, a.act, a.d_ff, l.stream);
-      cuda::matvec_selected(down, e, input(down, a.act, a.d_ff), a.y, l.stream);
+      if (rounds_bf16(cx, down)) cuda::round_bf16(a.act, a.d_ff, a.act, l.stream);
+      cuda::matvec_selected(down, e, a.act, a.y, l.stream);
       cuda::axpy_device_scale(a.out, a.y, l.route_w + j, a.d_model, l.stream);
     }
     return true;
@@ -485,6 +501,11 @@ class CudaBackend final : public Backend {
     for (void* p : weights_) cudaFree(p);
     weights_.clear();
     cudaGetLastError();
+  }
+
+  // Whether a product with w rounds its input to bf16 (session option).
+  static bool rounds_bf16(const ExecContext& cx, const MatrixRef& w) {
+    return cx.act_dtype == DType::BF16 && cx.act && w.dtype == DType::BF16;
   }
 
   // MIXCON_CUDA_GRAPHS=0 turns decode graphs off (to compare, or to rule

@@ -35,20 +35,24 @@ void matvec(const MatrixRef& w, const float* x, float* y, cudaStream_t stream);
 void matmul(cublasHandle_t cublas, const MatrixRef& w, const float* x, int64_t n, float* y,
             float* tile, int64_t tile_floats, cudaStream_t stream);
 
-// The same product with x rounded to bf16 (ExecContext::act_dtype BF16),
-// for bf16 weights only: n > 1 runs on the tensor cores (cublasGemmEx,
-// bf16 × bf16 products summed in float32) reading the weights in place; n ==
-// 1 multiplies the rounded x in the decode kernel, so prefill and decode
-// round alike. `act` (act_bytes of device scratch: activation_bytes) holds
-// the rounded x.
-void matmul_bf16_act(cublasHandle_t cublas, const MatrixRef& w, const float* x, int64_t n,
-                     float* y, void* act, int64_t act_bytes, cudaStream_t stream);
+// Products with x rounded to bf16 (ExecContext::act_dtype BF16), for bf16
+// weights only, in two steps so that products of one input round it once.
+// round_bf16_input rounds x [n, cols] into `act` (act_bytes of device
+// scratch: bf16_act_bytes) and returns it: as floats when n == 1 (decode
+// multiplies them in the matvec kernel), as bf16 bits when n > 1.
+// matmul_bf16_rounded multiplies: n > 1 on the tensor cores (cublasGemmEx,
+// bf16 × bf16 summed in float32) reading the weights in place, n == 1 in
+// the decode kernel, so prefill and decode round alike.
+const void* round_bf16_input(const float* x, int64_t n, int64_t cols, void* act, int64_t act_bytes,
+                             cudaStream_t stream);
+void matmul_bf16_rounded(cublasHandle_t cublas, const MatrixRef& w, const void* xr, int64_t n,
+                         float* y, cudaStream_t stream);
 // y = (matrix *sel of a stack) · x: `w` describes the stack's first matrix
 // (one MoE expert: its rows, cols, dtype, and data = the stack's start), sel
 // is device memory read by the kernel, so the choice need not reach the host.
 void matvec_selected(const MatrixRef& w, const int32_t* sel, const float* x, float* y,
                      cudaStream_t stream);
-// out[i] = x[i] rounded to bf16 (nearest even), as a float.
+// out[i] = x[i] rounded to bf16 (nearest even), as a float; out may be x.
 void round_bf16(const float* x, int64_t count, float* out, cudaStream_t stream);
 // Bytes of `act` for n rows of `cols` values.
 int64_t bf16_act_bytes(int64_t n, int64_t cols);

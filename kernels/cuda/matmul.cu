@@ -7,7 +7,7 @@
 // tile dequantized just before (the conversion is exact, so the result
 // differs from the CPU only by the order of float additions). With bf16
 // activations (a session option) bf16 weights multiply on the tensor cores
-// instead (matmul_bf16_act).
+// instead (round_bf16_input, matmul_bf16_rounded).
 #include <climits>
 #include <cstdint>
 #include <string>
@@ -184,8 +184,9 @@ void sgemm(cublasHandle_t cublas, const float* a, int64_t m, int64_t cols, const
 }
 
 // out[i] = x[i] rounded to bf16: as bits (out_bits) or as the float it is (out_f32).
-__global__ void round_bf16_kernel(const float* __restrict__ x, int64_t count,
-                                  uint16_t* __restrict__ out_bits, float* __restrict__ out_f32) {
+// out_f32 may be x itself (an MoE expert's activations rounded in place).
+__global__ void round_bf16_kernel(const float* x, int64_t count, uint16_t* __restrict__ out_bits,
+                                  float* out_f32) {
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const uint16_t b = to_bf16_bits(x[i]);
@@ -218,29 +219,35 @@ int64_t bf16_act_bytes(int64_t n, int64_t cols) {
   return bits > floats ? bits : floats;
 }
 
-void matmul_bf16_act(cublasHandle_t cublas, const MatrixRef& w, const float* x, int64_t n,
-                     float* y, void* act, int64_t act_bytes, cudaStream_t stream) {
+const void* round_bf16_input(const float* x, int64_t n, int64_t cols, void* act, int64_t act_bytes,
+                             cudaStream_t stream) {
+  if (n < 1) fail(Status::InvalidArgument, "matmul: token count must be >= 1");
+  if (!act || act_bytes < bf16_act_bytes(n, cols))
+    fail(Status::Internal, "matmul: the bf16 activation buffer is smaller than " +
+                               std::to_string(n) + " rows of " + std::to_string(cols));
+  constexpr int kThreads = 256;
+  const int64_t count = n * cols;
+  if (n == 1) {
+    round_bf16_kernel<<<grid_for(count, kThreads), kThreads, 0, stream>>>(
+        x, count, nullptr, static_cast<float*>(act));
+  } else {
+    round_bf16_kernel<<<grid_for(count, kThreads), kThreads, 0, stream>>>(
+        x, count, static_cast<uint16_t*>(act), nullptr);
+  }
+  check_launch("bf16 rounding kernel launch");
+  return act;
+}
+
+void matmul_bf16_rounded(cublasHandle_t cublas, const MatrixRef& w, const void* xr, int64_t n,
+                         float* y, cudaStream_t stream) {
   check_matrix(w, "matmul");
-  if (w.dtype != DType::BF16) fail(Status::Internal, "matmul_bf16_act: weights are not bf16");
+  if (w.dtype != DType::BF16) fail(Status::Internal, "matmul_bf16_rounded: weights are not bf16");
   if (n < 0) fail(Status::InvalidArgument, "matmul: negative token count");
   if (n == 0 || w.rows == 0) return;
-  if (!act || act_bytes < bf16_act_bytes(n, w.cols))
-    fail(Status::Internal, "matmul: the bf16 activation buffer is smaller than " +
-                               std::to_string(n) + " rows of " + std::to_string(w.cols));
+  if (n == 1) return matvec(w, static_cast<const float*>(xr), y, stream);
   if (w.rows > INT_MAX || w.cols > INT_MAX || n > INT_MAX)
     fail(Status::Unsupported, "matmul: matrix dimension beyond cuBLAS's 32-bit sizes");
-  constexpr int kThreads = 256;
-  const int64_t count = n * w.cols;
-  if (n == 1) {
-    float* xr = static_cast<float*>(act);
-    round_bf16_kernel<<<grid_for(count, kThreads), kThreads, 0, stream>>>(x, count, nullptr, xr);
-    check_launch("bf16 rounding kernel launch");
-    return matvec(w, xr, y, stream);
-  }
-  uint16_t* xb = static_cast<uint16_t*>(act);
-  round_bf16_kernel<<<grid_for(count, kThreads), kThreads, 0, stream>>>(x, count, xb, nullptr);
-  check_launch("bf16 rounding kernel launch");
-  gemm_bf16(cublas, w.data, w.rows, w.cols, xb, n, y);
+  gemm_bf16(cublas, w.data, w.rows, w.cols, static_cast<const uint16_t*>(xr), n, y);
 }
 
 void matvec(const MatrixRef& w, const float* x, float* y, cudaStream_t stream) {
