@@ -51,11 +51,17 @@ Quantized quantize(const std::vector<float>& x, int64_t n, int64_t cols, int thr
   return q;
 }
 
-TEST(Q8Activations, RoundingFollowsTheDefinitionOnEveryPath) {
-  const int64_t n = 5, cols = 96;
+// 3 blocks a row, and 19: AVX-512 quantizes 16 blocks at a time, then one by one.
+class Q8ActivationsRounding : public ::testing::TestWithParam<int64_t> {};
+
+TEST_P(Q8ActivationsRounding, FollowsTheDefinitionOnEveryPath) {
+  const int64_t n = 5, cols = GetParam();
   std::vector<float> x = rnd(n * cols, 3);
-  for (int j = 32; j < 64; ++j) x[size_t(j)] = 0.0f;  // an all-zero block: d = 0, q = 0
+  for (int64_t b : {int64_t(1), cols / 32 - 3}) {  // an all-zero block: d = 0, q = 0
+    for (int64_t j = 32 * b; j < 32 * b + 32; ++j) x[size_t(cols + j)] = 0.0f;
+  }
   x[70] = 1e-30f;                                       // tiny next to its block's largest
+  x[size_t(2 * cols + 200)] = 1e30f;                    // huge: its block's others round to 0
   std::vector<int8_t> first;
   for (KernelPath p : kPaths) {
     ForcedPath f(p);
@@ -88,6 +94,8 @@ TEST(Q8Activations, RoundingFollowsTheDefinitionOnEveryPath) {
     EXPECT_EQ(all, first) << "paths round differently";
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Cols, Q8ActivationsRounding, ::testing::Values(int64_t(96), int64_t(608)));
 
 // y by the formula in float64: Σ_b d_w·d_x·Σ_j q_w·q_x.
 std::vector<double> reference(const std::vector<uint8_t>& w, int64_t rows, int64_t cols,
