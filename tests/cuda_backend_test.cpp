@@ -274,6 +274,56 @@ TEST_F(CudaVsCpu, MatmulWithBf16ActivationsMatchesTheCpus) {
     }
 }
 
+// A decode step's products of one input run as one launch (matvec_parts):
+// every product gives the bits it gives alone, whatever its dtype, kernel
+// variant (16-byte or per-value loads) or size (a 5-row part shares the
+// launch with 300-row ones; a 0-row part is skipped), with exact and with
+// bf16-rounded inputs; and the same as the CPU within tolerance.
+TEST_F(CudaVsCpu, MatmulGroupDecodeEqualsSeparateProducts) {
+  const int64_t cols = 256;
+  std::vector<Weight> ws;
+  ws.push_back(weight(DType::F32, 300, cols, 61));
+  ws.push_back(weight(DType::Q8_0, 5, cols, 62));
+  ws.push_back(weight(DType::F16, 67, cols, 63));
+  ws.push_back(weight(DType::BF16, 130, cols, 64));
+  ws.push_back(weight(DType::BF16, 0, cols, 65));
+  ws.push_back(weight(DType::F32, 9, cols, 66));
+  const int count = int(ws.size());
+  const int64_t act_bytes = gpu_->activation_bytes(DType::BF16, 1, cols);
+  for (bool aligned : {true, false})
+    for (bool bf16_act : {false, true}) {
+      SCOPED_TRACE(std::string(aligned ? "aligned" : "unaligned") + " input, " +
+                   (bf16_act ? "bf16 activations" : "exact"));
+      ExecContext g = gx_;
+      if (bf16_act) {
+        g.act_dtype = DType::BF16;
+        g.act = dev_zeros(act_bytes / 4 + 1);
+        g.act_bytes = act_bytes;
+      }
+      const std::vector<float> xs = rnd(cols + 1, 67);
+      const float* x = dev(xs) + (aligned ? 0 : 1);
+      std::vector<MatrixRef> m;
+      std::vector<float*> grouped, alone;
+      for (const Weight& w : ws) {
+        m.push_back(w.gpu);
+        grouped.push_back(dev_zeros(w.gpu.rows + 1));
+        alone.push_back(dev_zeros(w.gpu.rows + 1));
+      }
+      gpu_->matmul_group(g, m.data(), count, x, 1, grouped.data());
+      for (int i = 0; i < count; ++i) gpu_->matmul(g, m[size_t(i)], x, 1, alone[size_t(i)]);
+      for (int i = 0; i < count; ++i) {
+        const int64_t rows = ws[size_t(i)].gpu.rows;
+        const std::vector<float> a = host(grouped[size_t(i)], rows), b = host(alone[size_t(i)], rows);
+        EXPECT_EQ(0, std::memcmp(a.data(), b.data(), size_t(rows) * 4))
+            << "product " << i << " (" << dtype_name(ws[size_t(i)].gpu.dtype) << ", " << rows << " rows)";
+        if (rows == 0 || bf16_act) continue;
+        std::vector<float> want(static_cast<size_t>(rows));
+        cpu_->matmul(cx_, ws[size_t(i)].cpu, xs.data() + (aligned ? 0 : 1), 1, want.data());
+        EXPECT_LT(nmse(a, want), kTol) << "product " << i;
+      }
+    }
+}
+
 // An input not 16-byte aligned falls back to the per-value decode kernel.
 TEST_F(CudaVsCpu, MatvecWithUnalignedInput) {
   for (DType t : kDtypes) {

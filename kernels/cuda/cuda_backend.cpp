@@ -346,6 +346,19 @@ class CudaBackend final : public Backend {
     Scope scope(*this, cx.stream);
     const Lane& l = scope.lane();
     const void* rounded = nullptr;
+    if (n == 1 && count > 1 && count <= cuda::kMaxMatvecParts) {
+      // Decode: the group's products in one launch.
+      cuda::MatvecPart parts[cuda::kMaxMatvecParts];
+      for (int i = 0; i < count; ++i) {
+        if (rounds_bf16(cx, w[i]) && !rounded)
+          rounded = cuda::round_bf16_input(x, 1, w[i].cols, cx.act, cx.act_bytes, l.stream);
+        parts[i].w = w[i];
+        parts[i].x = rounds_bf16(cx, w[i]) ? static_cast<const float*>(rounded) : x;
+        parts[i].y = y[i];
+      }
+      cuda::matvec_parts(parts, count, l.stream);
+      return;
+    }
     for (int i = 0; i < count; ++i) {
       if (rounds_bf16(cx, w[i]) && n > 0) {
         if (!rounded) rounded = cuda::round_bf16_input(x, n, w[i].cols, cx.act, cx.act_bytes, l.stream);
@@ -454,8 +467,16 @@ class CudaBackend final : public Backend {
     }
     for (int64_t j = 0; j < a.top_k; ++j) {
       const int32_t* e = l.route_ids + j;
-      cuda::matvec_selected(gate, e, x_gate, a.gate, l.stream);
-      cuda::matvec_selected(up, e, x_up, a.up, l.stream);
+      cuda::MatvecPart gate_up[2];
+      gate_up[0].w = gate;
+      gate_up[0].x = x_gate;
+      gate_up[0].y = a.gate;
+      gate_up[0].sel = e;
+      gate_up[1].w = up;
+      gate_up[1].x = x_up;
+      gate_up[1].y = a.up;
+      gate_up[1].sel = e;
+      cuda::matvec_parts(gate_up, 2, l.stream);
       cuda::swiglu(a.gate, a.up, a.act, a.d_ff, l.stream);
       if (rounds_bf16(cx, down)) cuda::round_bf16(a.act, a.d_ff, a.act, l.stream);
       cuda::matvec_selected(down, e, a.act, a.y, l.stream);

@@ -52,6 +52,17 @@ void matmul_bf16_rounded(cublasHandle_t cublas, const MatrixRef& w, const void* 
 // is device memory read by the kernel, so the choice need not reach the host.
 void matvec_selected(const MatrixRef& w, const int32_t* sel, const float* x, float* y,
                      cudaStream_t stream);
+// Several matrix-vector products in one launch, each exactly as matvec (or,
+// with sel, matvec_selected) computes it alone: a decode step's products of
+// one input. Parts with no rows are skipped.
+struct MatvecPart {
+  MatrixRef w;
+  const float* x = nullptr;
+  float* y = nullptr;
+  const int32_t* sel = nullptr;  // nullptr: w itself; else as matvec_selected's
+};
+constexpr int kMaxMatvecParts = 8;
+void matvec_parts(const MatvecPart* parts, int count, cudaStream_t stream);
 // out[i] = x[i] rounded to bf16 (nearest even), as a float; out may be x.
 void round_bf16(const float* x, int64_t count, float* out, cudaStream_t stream);
 // Bytes of `act` for n rows of `cols` values.

@@ -2,7 +2,9 @@
 //
 // Decode (n == 1) is bound by reading the weights once: one warp per output
 // row streams its row, converting inside the dot product, so nothing is ever
-// expanded in memory. Prefill (n > 1) is compute-bound: cuBLAS SGEMM does the
+// expanded in memory. A decode step's products of one input (q, k, v; gate
+// and up; the Conba selection) run as one launch (matvec_parts): fewer,
+// fuller kernels in the step's graph, with the bits of separate ones. Prefill (n > 1) is compute-bound: cuBLAS SGEMM does the
 // product, reading f32 weights in place and the other dtypes from a float32
 // tile dequantized just before (the conversion is exact, so the result
 // differs from the CPU only by the order of float additions). With bf16
@@ -25,6 +27,21 @@ namespace {
 constexpr int kMatvecWarps = 8;  // rows per block
 constexpr int kDequantThreads = 256;
 
+// Output row r of a product, by one warp: lane j reads values j, j+32, ...:
+// consecutive lanes read consecutive bytes (a q8_0 block is one step of the
+// warp). matvec_kernel and matvec_group_kernel both call it, so a product
+// gives the same bits alone or in a group.
+template <class Load>
+__device__ void matvec_row(const uint8_t* __restrict__ w, int64_t r, int64_t cols,
+                           int64_t row_bytes, const float* __restrict__ x, float* __restrict__ y,
+                           int lane) {
+  const uint8_t* row = w + r * row_bytes;
+  float acc = 0.0f;
+  for (int64_t i = lane; i < cols; i += kWarp) acc += Load::at(row, i) * x[i];
+  acc = warp_sum(acc);
+  if (lane == 0) y[r] = acc;
+}
+
 // `sel` (device memory; nullptr: none) picks matrix *sel of a stack whose
 // matrices are sel_bytes apart (an MoE expert chosen on the device).
 template <class Load>
@@ -36,13 +53,7 @@ __global__ void matvec_kernel(const uint8_t* __restrict__ w, int64_t rows, int64
   const int64_t r = static_cast<int64_t>(blockIdx.x) * kMatvecWarps + threadIdx.x / kWarp;
   if (r >= rows) return;  // the whole warp leaves together: r is per warp
   if (sel) w += static_cast<int64_t>(*sel) * sel_bytes;
-  const uint8_t* row = w + r * row_bytes;
-  // Lane j reads values j, j+32, ...: consecutive lanes read consecutive
-  // bytes (a q8_0 block is one step of the warp).
-  float acc = 0.0f;
-  for (int64_t i = lane; i < cols; i += kWarp) acc += Load::at(row, i) * x[i];
-  acc = warp_sum(acc);
-  if (lane == 0) y[r] = acc;
+  matvec_row<Load>(w, r, cols, row_bytes, x, y, lane);
 }
 
 // The same product with 16-byte loads (4 f32 or 8 f16/bf16 values per lane
@@ -81,6 +92,19 @@ struct Vec16BF16 {
 };
 
 template <class Vec>
+__device__ void matvec16_row(const uint8_t* __restrict__ w, int64_t r, int64_t cols,
+                             int64_t row_bytes, const float* __restrict__ x,
+                             float* __restrict__ y, int lane) {
+  const uint4* row = reinterpret_cast<const uint4*>(w + r * row_bytes);
+  const float4* x4 = reinterpret_cast<const float4*>(x);
+  const int64_t groups = cols / Vec::kValues;
+  float acc = 0.0f;
+  for (int64_t g = lane; g < groups; g += kWarp) acc += Vec::dot(row[g], x4 + g * (Vec::kValues / 4));
+  acc = warp_sum(acc);
+  if (lane == 0) y[r] = acc;
+}
+
+template <class Vec>
 __global__ void matvec16_kernel(const uint8_t* __restrict__ w, int64_t rows, int64_t cols,
                                 int64_t row_bytes, const float* __restrict__ x,
                                 float* __restrict__ y, const int32_t* __restrict__ sel,
@@ -89,13 +113,47 @@ __global__ void matvec16_kernel(const uint8_t* __restrict__ w, int64_t rows, int
   const int64_t r = static_cast<int64_t>(blockIdx.x) * kMatvecWarps + threadIdx.x / kWarp;
   if (r >= rows) return;  // the whole warp leaves together: r is per warp
   if (sel) w += static_cast<int64_t>(*sel) * sel_bytes;
-  const uint4* row = reinterpret_cast<const uint4*>(w + r * row_bytes);
-  const float4* x4 = reinterpret_cast<const float4*>(x);
-  const int64_t groups = cols / Vec::kValues;
-  float acc = 0.0f;
-  for (int64_t g = lane; g < groups; g += kWarp) acc += Vec::dot(row[g], x4 + g * (Vec::kValues / 4));
-  acc = warp_sum(acc);
-  if (lane == 0) y[r] = acc;
+  matvec16_row<Vec>(w, r, cols, row_bytes, x, y, lane);
+}
+
+// Which row function a part of a group runs: what launch_matvec would launch.
+enum class RowKind : int { F32, F16, BF16, Q8, F32x16, F16x16, BF16x16 };
+
+struct GroupPart {
+  const uint8_t* w;
+  int64_t rows, cols, row_bytes;
+  const float* x;
+  float* y;
+  const int32_t* sel;
+  int64_t sel_bytes;
+  int64_t first_block;  // the part's blocks are [first_block, next part's)
+  RowKind kind;
+};
+struct GroupArgs {
+  GroupPart part[kMaxMatvecParts];
+  int count;
+};
+
+// Several products in one launch (by value: a graph node holds them): each
+// block belongs to one part, whose rows it computes as matvec would.
+__global__ void matvec_group_kernel(const GroupArgs g) {
+  int i = 0;
+  while (i + 1 < g.count && static_cast<int64_t>(blockIdx.x) >= g.part[i + 1].first_block) ++i;
+  const GroupPart& a = g.part[i];
+  const int lane = threadIdx.x % kWarp;
+  const int64_t r = (static_cast<int64_t>(blockIdx.x) - a.first_block) * kMatvecWarps + threadIdx.x / kWarp;
+  if (r >= a.rows) return;  // per warp, as above
+  const uint8_t* w = a.w;
+  if (a.sel) w += static_cast<int64_t>(*a.sel) * a.sel_bytes;
+  switch (a.kind) {
+    case RowKind::F32: return matvec_row<LoadF32>(w, r, a.cols, a.row_bytes, a.x, a.y, lane);
+    case RowKind::F16: return matvec_row<LoadF16>(w, r, a.cols, a.row_bytes, a.x, a.y, lane);
+    case RowKind::BF16: return matvec_row<LoadBF16>(w, r, a.cols, a.row_bytes, a.x, a.y, lane);
+    case RowKind::Q8: return matvec_row<LoadQ8>(w, r, a.cols, a.row_bytes, a.x, a.y, lane);
+    case RowKind::F32x16: return matvec16_row<Vec16F32>(w, r, a.cols, a.row_bytes, a.x, a.y, lane);
+    case RowKind::F16x16: return matvec16_row<Vec16F16>(w, r, a.cols, a.row_bytes, a.x, a.y, lane);
+    case RowKind::BF16x16: return matvec16_row<Vec16BF16>(w, r, a.cols, a.row_bytes, a.x, a.y, lane);
+  }
 }
 
 // out[r - row0, c] = w[r, c] as float32 for rows [row0, row0 + n_rows).
@@ -127,6 +185,11 @@ bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0;
 // Vec16: the 16-byte variant, or void where the dtype has none (q8_0: its
 // 34-byte blocks are only 2-byte aligned).
 // sel, sel_bytes: as the kernels' (w is then the stack's first matrix).
+// Whether the 16-byte kernel may read w's rows and x.
+bool fits16(const MatrixRef& w, int values, const float* x) {
+  return w.cols % values == 0 && w.row_bytes % 16 == 0 && aligned16(w.data) && aligned16(x);
+}
+
 template <class Load, class Vec16>
 void launch_matvec(const MatrixRef& w, const float* x, float* y, cudaStream_t stream,
                    const int32_t* sel = nullptr, int64_t sel_bytes = 0) {
@@ -135,7 +198,7 @@ void launch_matvec(const MatrixRef& w, const float* x, float* y, cudaStream_t st
   const dim3 grid(static_cast<unsigned int>(blocks));
   const uint8_t* data = static_cast<const uint8_t*>(w.data);
   if constexpr (!std::is_void<Vec16>::value) {
-    if (w.cols % Vec16::kValues == 0 && w.row_bytes % 16 == 0 && aligned16(data) && aligned16(x)) {
+    if (fits16(w, Vec16::kValues, x)) {
       matvec16_kernel<Vec16><<<grid, kMatvecWarps * kWarp, 0, stream>>>(data, w.rows, w.cols,
                                                                         w.row_bytes, x, y, sel,
                                                                         sel_bytes);
@@ -274,6 +337,40 @@ void matvec_selected(const MatrixRef& w, const int32_t* sel, const float* x, flo
     case DType::Q8_0: return launch_matvec<LoadQ8, void>(w, x, y, stream, sel, bytes);
   }
   fail(Status::InvalidArgument, "matvec_selected: unknown weight dtype");
+}
+
+void matvec_parts(const MatvecPart* parts, int count, cudaStream_t stream) {
+  if (count < 0 || count > kMaxMatvecParts)
+    fail(Status::Internal, "matvec_parts: 0 to " + std::to_string(kMaxMatvecParts) + " products");
+  GroupArgs g{};
+  int64_t blocks = 0;
+  for (int i = 0; i < count; ++i) {
+    const MatvecPart& p = parts[i];
+    check_matrix(p.w, "matvec_parts");
+    if (p.w.rows == 0) continue;
+    GroupPart& a = g.part[g.count++];
+    a.w = static_cast<const uint8_t*>(p.w.data);
+    a.rows = p.w.rows;
+    a.cols = p.w.cols;
+    a.row_bytes = p.w.row_bytes;
+    a.x = p.x;
+    a.y = p.y;
+    a.sel = p.sel;
+    a.sel_bytes = p.sel ? p.w.rows * p.w.row_bytes : 0;
+    a.first_block = blocks;
+    blocks += (p.w.rows + kMatvecWarps - 1) / kMatvecWarps;
+    switch (p.w.dtype) {
+      case DType::F32: a.kind = fits16(p.w, Vec16F32::kValues, p.x) ? RowKind::F32x16 : RowKind::F32; break;
+      case DType::F16: a.kind = fits16(p.w, Vec16F16::kValues, p.x) ? RowKind::F16x16 : RowKind::F16; break;
+      case DType::BF16: a.kind = fits16(p.w, Vec16BF16::kValues, p.x) ? RowKind::BF16x16 : RowKind::BF16; break;
+      case DType::Q8_0: a.kind = RowKind::Q8; break;
+      default: fail(Status::InvalidArgument, "matvec_parts: unknown weight dtype");
+    }
+  }
+  if (g.count == 0) return;
+  if (blocks > INT_MAX) fail(Status::Unsupported, "matvec_parts: too many rows");
+  matvec_group_kernel<<<dim3(static_cast<unsigned int>(blocks)), kMatvecWarps * kWarp, 0, stream>>>(g);
+  check_launch("matvec group kernel launch");
 }
 
 void round_bf16(const float* x, int64_t count, float* out, cudaStream_t stream) {
