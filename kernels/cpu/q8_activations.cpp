@@ -47,26 +47,33 @@ void quantize_row_portable(const float* x, int64_t cols, int8_t* q, float* d, in
 }
 
 #ifdef MIXCON_HAVE_AVX512_PATH
-// One block the plain way: the row's last blocks when fewer than 16 remain.
-MIXCON_AVX512_INLINE void quantize_block_avx512(const float* x, int8_t* q, float* d, int32_t* bb,
-                                                int32_t* bg) {
-  const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
-  const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
-  *d = amax / 127.0f;
-  const float id = amax > 0.0f ? 127.0f / amax : 0.0f;
-  const __m512 lo = _mm512_set1_ps(-127.0f), hi = _mm512_set1_ps(127.0f), s = _mm512_set1_ps(id);
-  const __m512i q0 = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(v0, s), lo), hi));
-  const __m512i q1 = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(v1, s), lo), hi));
+// One block's 32 values times s (127 / their largest magnitude), rounded
+// into q; its 8 sums of 4, times -128, stored into bg and returned.
+MIXCON_AVX512_INLINE __m256i round_block_avx512(const float* x, __m512 s, int8_t* q, int32_t* bg) {
+  const __m512 lo = _mm512_set1_ps(-127.0f), hi = _mm512_set1_ps(127.0f);
+  const __m512i q0 = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_loadu_ps(x), s), lo), hi));
+  const __m512i q1 = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_loadu_ps(x + 16), s), lo), hi));
   const __m256i qb = _mm256_set_m128i(_mm512_cvtsepi32_epi8(q1), _mm512_cvtsepi32_epi8(q0));
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(q), qb);
   // Sums of 4: bytes times 1 into pairs (|q| ≤ 127: no saturation), pairs
   // into fours; then times -128.
   const __m256i g = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), qb), _mm256_set1_epi16(1));
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(bg), _mm256_slli_epi32(_mm256_sub_epi32(_mm256_setzero_si256(), g), 7));
-  __m128i h = _mm_add_epi32(_mm256_castsi256_si128(g), _mm256_extracti128_si256(g, 1));
+  const __m256i neg = _mm256_slli_epi32(_mm256_sub_epi32(_mm256_setzero_si256(), g), 7);
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(bg), neg);
+  return neg;
+}
+
+// One block the plain way: the row's last blocks when fewer than 16 remain.
+MIXCON_AVX512_INLINE void quantize_block_avx512(const float* x, int8_t* q, float* d, int32_t* bb,
+                                                int32_t* bg) {
+  const float amax = _mm512_reduce_max_ps(
+      _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x)), _mm512_abs_ps(_mm512_loadu_ps(x + 16))));
+  *d = amax / 127.0f;
+  const __m256i neg = round_block_avx512(x, _mm512_set1_ps(amax > 0.0f ? 127.0f / amax : 0.0f), q, bg);
+  __m128i h = _mm_add_epi32(_mm256_castsi256_si128(neg), _mm256_extracti128_si256(neg, 1));
   h = _mm_add_epi32(h, _mm_unpackhi_epi64(h, h));
   h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 1));
-  *bb = -128 * _mm_cvtsi128_si32(h);
+  *bb = _mm_cvtsi128_si32(h);
 }
 
 // The reductions' operations (lambdas would not carry the target attribute).
@@ -120,20 +127,10 @@ MIXCON_AVX512_INLINE void quantize_16_blocks_avx512(const float* x, int8_t* q, f
   alignas(64) float ids[16];
   _mm512_store_ps(ids, _mm512_maskz_div_ps(_mm512_cmp_ps_mask(amax, _mm512_setzero_ps(), _CMP_GT_OQ),
                                            _mm512_set1_ps(127.0f), amax));
-  const __m512 lo = _mm512_set1_ps(-127.0f), hi = _mm512_set1_ps(127.0f);
   __m512 g2[8];
 #pragma GCC unroll 16
   for (int i = 0; i < 16; ++i) {
-    const __m512 s = _mm512_set1_ps(ids[i]);
-    const __m512i q0 = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_loadu_ps(x + 32 * i), s), lo), hi));
-    const __m512i q1 = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_loadu_ps(x + 32 * i + 16), s), lo), hi));
-    const __m256i qb = _mm256_set_m128i(_mm512_cvtsepi32_epi8(q1), _mm512_cvtsepi32_epi8(q0));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + 32 * i), qb);
-    // Sums of 4: bytes times 1 into pairs (|q| ≤ 127: no saturation), pairs
-    // into fours; then times -128.
-    const __m256i g = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), qb), _mm256_set1_epi16(1));
-    const __m256i neg = _mm256_slli_epi32(_mm256_sub_epi32(_mm256_setzero_si256(), g), 7);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(bg + 8 * i), neg);
+    const __m256i neg = round_block_avx512(x + 32 * i, _mm512_set1_ps(ids[i]), q + 32 * i, bg + 8 * i);
     g2[i / 2] = i % 2 == 0 ? _mm512_castsi512_ps(_mm512_castsi256_si512(neg))
                            : _mm512_castsi512_ps(_mm512_inserti64x4(_mm512_castps_si512(g2[i / 2]), neg, 1));
   }
