@@ -350,11 +350,10 @@ class CudaBackend final : public Backend {
       // Decode: the group's products in one launch.
       cuda::MatvecPart parts[cuda::kMaxMatvecParts];
       for (int i = 0; i < count; ++i) {
-        if (rounds_bf16(cx, w[i]) && !rounded)
+        const bool round = rounds_bf16(cx, w[i]);
+        if (round && !rounded)
           rounded = cuda::round_bf16_input(x, 1, w[i].cols, cx.act, cx.act_bytes, l.stream);
-        parts[i].w = w[i];
-        parts[i].x = rounds_bf16(cx, w[i]) ? static_cast<const float*>(rounded) : x;
-        parts[i].y = y[i];
+        parts[i] = {w[i], round ? static_cast<const float*>(rounded) : x, y[i], nullptr};
       }
       cuda::matvec_parts(parts, count, l.stream);
       return;
@@ -467,15 +466,7 @@ class CudaBackend final : public Backend {
     }
     for (int64_t j = 0; j < a.top_k; ++j) {
       const int32_t* e = l.route_ids + j;
-      cuda::MatvecPart gate_up[2];
-      gate_up[0].w = gate;
-      gate_up[0].x = x_gate;
-      gate_up[0].y = a.gate;
-      gate_up[0].sel = e;
-      gate_up[1].w = up;
-      gate_up[1].x = x_up;
-      gate_up[1].y = a.up;
-      gate_up[1].sel = e;
+      const cuda::MatvecPart gate_up[] = {{gate, x_gate, a.gate, e}, {up, x_up, a.up, e}};
       cuda::matvec_parts(gate_up, 2, l.stream);
       cuda::swiglu(a.gate, a.up, a.act, a.d_ff, l.stream);
       if (rounds_bf16(cx, down)) cuda::round_bf16(a.act, a.d_ff, a.act, l.stream);

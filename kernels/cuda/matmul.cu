@@ -2,9 +2,10 @@
 //
 // Decode (n == 1) is bound by reading the weights once: one warp per output
 // row streams its row, converting inside the dot product, so nothing is ever
-// expanded in memory. A decode step's products of one input (q, k, v; gate
-// and up; the Conba selection) run as one launch (matvec_parts): fewer,
-// fuller kernels in the step's graph, with the bits of separate ones. Prefill (n > 1) is compute-bound: cuBLAS SGEMM does the
+// expanded in memory. One kernel serves a lone product and a decode step's
+// products of one input (q, k, v; gate and up; the Conba selection), which
+// run as one launch (matvec_parts): fewer, fuller kernels in the step's
+// graph, with the bits each gives alone. Prefill (n > 1) is compute-bound: cuBLAS SGEMM does the
 // product, reading f32 weights in place and the other dtypes from a float32
 // tile dequantized just before (the conversion is exact, so the result
 // differs from the CPU only by the order of float additions). With bf16
@@ -13,7 +14,6 @@
 #include <climits>
 #include <cstdint>
 #include <string>
-#include <type_traits>
 
 #include "kernels/cuda/cublas_loader.h"
 #include "kernels/cuda/cuda_check.h"
@@ -29,8 +29,7 @@ constexpr int kDequantThreads = 256;
 
 // Output row r of a product, by one warp: lane j reads values j, j+32, ...:
 // consecutive lanes read consecutive bytes (a q8_0 block is one step of the
-// warp). matvec_kernel and matvec_group_kernel both call it, so a product
-// gives the same bits alone or in a group.
+// warp).
 template <class Load>
 __device__ void matvec_row(const uint8_t* __restrict__ w, int64_t r, int64_t cols,
                            int64_t row_bytes, const float* __restrict__ x, float* __restrict__ y,
@@ -40,20 +39,6 @@ __device__ void matvec_row(const uint8_t* __restrict__ w, int64_t r, int64_t col
   for (int64_t i = lane; i < cols; i += kWarp) acc += Load::at(row, i) * x[i];
   acc = warp_sum(acc);
   if (lane == 0) y[r] = acc;
-}
-
-// `sel` (device memory; nullptr: none) picks matrix *sel of a stack whose
-// matrices are sel_bytes apart (an MoE expert chosen on the device).
-template <class Load>
-__global__ void matvec_kernel(const uint8_t* __restrict__ w, int64_t rows, int64_t cols,
-                              int64_t row_bytes, const float* __restrict__ x,
-                              float* __restrict__ y, const int32_t* __restrict__ sel,
-                              int64_t sel_bytes) {
-  const int lane = threadIdx.x % kWarp;
-  const int64_t r = static_cast<int64_t>(blockIdx.x) * kMatvecWarps + threadIdx.x / kWarp;
-  if (r >= rows) return;  // the whole warp leaves together: r is per warp
-  if (sel) w += static_cast<int64_t>(*sel) * sel_bytes;
-  matvec_row<Load>(w, r, cols, row_bytes, x, y, lane);
 }
 
 // The same product with 16-byte loads (4 f32 or 8 f16/bf16 values per lane
@@ -104,19 +89,7 @@ __device__ void matvec16_row(const uint8_t* __restrict__ w, int64_t r, int64_t c
   if (lane == 0) y[r] = acc;
 }
 
-template <class Vec>
-__global__ void matvec16_kernel(const uint8_t* __restrict__ w, int64_t rows, int64_t cols,
-                                int64_t row_bytes, const float* __restrict__ x,
-                                float* __restrict__ y, const int32_t* __restrict__ sel,
-                                int64_t sel_bytes) {
-  const int lane = threadIdx.x % kWarp;
-  const int64_t r = static_cast<int64_t>(blockIdx.x) * kMatvecWarps + threadIdx.x / kWarp;
-  if (r >= rows) return;  // the whole warp leaves together: r is per warp
-  if (sel) w += static_cast<int64_t>(*sel) * sel_bytes;
-  matvec16_row<Vec>(w, r, cols, row_bytes, x, y, lane);
-}
-
-// Which row function a part of a group runs: what launch_matvec would launch.
+// Which row function a part runs: the 16-byte one where its rows and x allow.
 enum class RowKind : int { F32, F16, BF16, Q8, F32x16, F16x16, BF16x16 };
 
 struct GroupPart {
@@ -134,15 +107,18 @@ struct GroupArgs {
   int count;
 };
 
-// Several products in one launch (by value: a graph node holds them): each
-// block belongs to one part, whose rows it computes as matvec would.
-__global__ void matvec_group_kernel(const GroupArgs g) {
+// One or more products in one launch (by value: a graph node holds them):
+// each block belongs to one part and computes kMatvecWarps of its rows, one
+// warp per row. A part's `sel` (device memory; nullptr: none) picks matrix
+// *sel of a stack whose matrices are sel_bytes apart (an MoE expert chosen
+// on the device).
+__global__ void matvec_kernel(const GroupArgs g) {
   int i = 0;
   while (i + 1 < g.count && static_cast<int64_t>(blockIdx.x) >= g.part[i + 1].first_block) ++i;
   const GroupPart& a = g.part[i];
   const int lane = threadIdx.x % kWarp;
   const int64_t r = (static_cast<int64_t>(blockIdx.x) - a.first_block) * kMatvecWarps + threadIdx.x / kWarp;
-  if (r >= a.rows) return;  // per warp, as above
+  if (r >= a.rows) return;  // the whole warp leaves together: r is per warp
   const uint8_t* w = a.w;
   if (a.sel) w += static_cast<int64_t>(*a.sel) * a.sel_bytes;
   switch (a.kind) {
@@ -182,34 +158,10 @@ void check_matrix(const MatrixRef& w, const char* op) {
 
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
-// Vec16: the 16-byte variant, or void where the dtype has none (q8_0: its
-// 34-byte blocks are only 2-byte aligned).
-// sel, sel_bytes: as the kernels' (w is then the stack's first matrix).
-// Whether the 16-byte kernel may read w's rows and x.
+// Whether the 16-byte row function may read w's rows and x (q8_0 has none:
+// its 34-byte blocks are only 2-byte aligned).
 bool fits16(const MatrixRef& w, int values, const float* x) {
   return w.cols % values == 0 && w.row_bytes % 16 == 0 && aligned16(w.data) && aligned16(x);
-}
-
-template <class Load, class Vec16>
-void launch_matvec(const MatrixRef& w, const float* x, float* y, cudaStream_t stream,
-                   const int32_t* sel = nullptr, int64_t sel_bytes = 0) {
-  const int64_t blocks = (w.rows + kMatvecWarps - 1) / kMatvecWarps;
-  if (blocks > INT_MAX) fail(Status::Unsupported, "matvec: too many rows");
-  const dim3 grid(static_cast<unsigned int>(blocks));
-  const uint8_t* data = static_cast<const uint8_t*>(w.data);
-  if constexpr (!std::is_void<Vec16>::value) {
-    if (fits16(w, Vec16::kValues, x)) {
-      matvec16_kernel<Vec16><<<grid, kMatvecWarps * kWarp, 0, stream>>>(data, w.rows, w.cols,
-                                                                        w.row_bytes, x, y, sel,
-                                                                        sel_bytes);
-      check_launch("matvec kernel launch");
-      return;
-    }
-  }
-  matvec_kernel<Load><<<grid, kMatvecWarps * kWarp, 0, stream>>>(data, w.rows, w.cols,
-                                                                 w.row_bytes, x, y, sel,
-                                                                 sel_bytes);
-  check_launch("matvec kernel launch");
 }
 
 template <class Load>
@@ -274,6 +226,40 @@ void gemm_bf16(cublasHandle_t cublas, const void* w, int64_t rows, int64_t cols,
                "matmul: cublasGemmEx (bf16)");
 }
 
+void launch_parts(const MatvecPart* parts, int count, cudaStream_t stream, const char* op) {
+  if (count < 0 || count > kMaxMatvecParts)
+    fail(Status::Internal, std::string(op) + ": 0 to " + std::to_string(kMaxMatvecParts) + " products");
+  GroupArgs g{};
+  int64_t blocks = 0;
+  for (int i = 0; i < count; ++i) {
+    const MatvecPart& p = parts[i];
+    check_matrix(p.w, op);
+    if (p.w.rows == 0) continue;
+    GroupPart& a = g.part[g.count++];
+    a.w = static_cast<const uint8_t*>(p.w.data);
+    a.rows = p.w.rows;
+    a.cols = p.w.cols;
+    a.row_bytes = p.w.row_bytes;
+    a.x = p.x;
+    a.y = p.y;
+    a.sel = p.sel;
+    a.sel_bytes = p.sel ? p.w.rows * p.w.row_bytes : 0;
+    a.first_block = blocks;
+    blocks += (p.w.rows + kMatvecWarps - 1) / kMatvecWarps;
+    switch (p.w.dtype) {
+      case DType::F32: a.kind = fits16(p.w, Vec16F32::kValues, p.x) ? RowKind::F32x16 : RowKind::F32; break;
+      case DType::F16: a.kind = fits16(p.w, Vec16F16::kValues, p.x) ? RowKind::F16x16 : RowKind::F16; break;
+      case DType::BF16: a.kind = fits16(p.w, Vec16BF16::kValues, p.x) ? RowKind::BF16x16 : RowKind::BF16; break;
+      case DType::Q8_0: a.kind = RowKind::Q8; break;
+      default: fail(Status::InvalidArgument, std::string(op) + ": unknown weight dtype");
+    }
+  }
+  if (g.count == 0) return;
+  if (blocks > INT_MAX) fail(Status::Unsupported, std::string(op) + ": too many rows");
+  matvec_kernel<<<dim3(static_cast<unsigned int>(blocks)), kMatvecWarps * kWarp, 0, stream>>>(g);
+  check_launch("matvec kernel launch");
+}
+
 }  // namespace
 
 int64_t bf16_act_bytes(int64_t n, int64_t cols) {
@@ -314,63 +300,18 @@ void matmul_bf16_rounded(cublasHandle_t cublas, const MatrixRef& w, const void* 
 }
 
 void matvec(const MatrixRef& w, const float* x, float* y, cudaStream_t stream) {
-  check_matrix(w, "matvec");
-  if (w.rows == 0) return;
-  switch (w.dtype) {
-    case DType::F32: return launch_matvec<LoadF32, Vec16F32>(w, x, y, stream);
-    case DType::F16: return launch_matvec<LoadF16, Vec16F16>(w, x, y, stream);
-    case DType::BF16: return launch_matvec<LoadBF16, Vec16BF16>(w, x, y, stream);
-    case DType::Q8_0: return launch_matvec<LoadQ8, void>(w, x, y, stream);
-  }
-  fail(Status::InvalidArgument, "matvec: unknown weight dtype");
+  const MatvecPart p{w, x, y, nullptr};
+  launch_parts(&p, 1, stream, "matvec");
 }
 
 void matvec_selected(const MatrixRef& w, const int32_t* sel, const float* x, float* y,
                      cudaStream_t stream) {
-  check_matrix(w, "matvec_selected");
-  if (w.rows == 0) return;
-  const int64_t bytes = w.rows * w.row_bytes;
-  switch (w.dtype) {
-    case DType::F32: return launch_matvec<LoadF32, Vec16F32>(w, x, y, stream, sel, bytes);
-    case DType::F16: return launch_matvec<LoadF16, Vec16F16>(w, x, y, stream, sel, bytes);
-    case DType::BF16: return launch_matvec<LoadBF16, Vec16BF16>(w, x, y, stream, sel, bytes);
-    case DType::Q8_0: return launch_matvec<LoadQ8, void>(w, x, y, stream, sel, bytes);
-  }
-  fail(Status::InvalidArgument, "matvec_selected: unknown weight dtype");
+  const MatvecPart p{w, x, y, sel};
+  launch_parts(&p, 1, stream, "matvec_selected");
 }
 
 void matvec_parts(const MatvecPart* parts, int count, cudaStream_t stream) {
-  if (count < 0 || count > kMaxMatvecParts)
-    fail(Status::Internal, "matvec_parts: 0 to " + std::to_string(kMaxMatvecParts) + " products");
-  GroupArgs g{};
-  int64_t blocks = 0;
-  for (int i = 0; i < count; ++i) {
-    const MatvecPart& p = parts[i];
-    check_matrix(p.w, "matvec_parts");
-    if (p.w.rows == 0) continue;
-    GroupPart& a = g.part[g.count++];
-    a.w = static_cast<const uint8_t*>(p.w.data);
-    a.rows = p.w.rows;
-    a.cols = p.w.cols;
-    a.row_bytes = p.w.row_bytes;
-    a.x = p.x;
-    a.y = p.y;
-    a.sel = p.sel;
-    a.sel_bytes = p.sel ? p.w.rows * p.w.row_bytes : 0;
-    a.first_block = blocks;
-    blocks += (p.w.rows + kMatvecWarps - 1) / kMatvecWarps;
-    switch (p.w.dtype) {
-      case DType::F32: a.kind = fits16(p.w, Vec16F32::kValues, p.x) ? RowKind::F32x16 : RowKind::F32; break;
-      case DType::F16: a.kind = fits16(p.w, Vec16F16::kValues, p.x) ? RowKind::F16x16 : RowKind::F16; break;
-      case DType::BF16: a.kind = fits16(p.w, Vec16BF16::kValues, p.x) ? RowKind::BF16x16 : RowKind::BF16; break;
-      case DType::Q8_0: a.kind = RowKind::Q8; break;
-      default: fail(Status::InvalidArgument, "matvec_parts: unknown weight dtype");
-    }
-  }
-  if (g.count == 0) return;
-  if (blocks > INT_MAX) fail(Status::Unsupported, "matvec_parts: too many rows");
-  matvec_group_kernel<<<dim3(static_cast<unsigned int>(blocks)), kMatvecWarps * kWarp, 0, stream>>>(g);
-  check_launch("matvec group kernel launch");
+  launch_parts(parts, count, stream, "matvec_parts");
 }
 
 void round_bf16(const float* x, int64_t count, float* out, cudaStream_t stream) {
