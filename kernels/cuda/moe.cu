@@ -5,6 +5,7 @@
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/cuda_kernels.h"
 #include "kernels/cuda/device_math.cuh"
+#include "kernels/moe_route_token.h"
 
 namespace mixcon {
 namespace cuda {
@@ -13,42 +14,13 @@ namespace {
 constexpr int kRouteThreads = 64;
 constexpr int kThreads = 256;
 
-// One thread per token, the CPU's algorithm step for step: k passes of
-// "largest not yet chosen", scanning upwards with a strict >, so among equal
-// logits the lower index wins (MODEL.md §2); then ascending expert order;
-// then the softmax over the chosen with the sum in double.
+// One thread per token: the CPU's routing rule itself (moe_route_token.h).
 __global__ void moe_route_kernel(const float* __restrict__ logits, int64_t n, int64_t n_experts,
                                  int64_t top_k, int32_t* __restrict__ ids,
                                  float* __restrict__ weights) {
   const int64_t t = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (t >= n) return;
-  const float* r = logits + t * n_experts;
-  int32_t* id = ids + t * top_k;
-  float* w = weights + t * top_k;
-  for (int64_t k = 0; k < top_k; ++k) {
-    int64_t best = -1;
-    for (int64_t e = 0; e < n_experts; ++e) {
-      bool taken = false;
-      for (int64_t j = 0; j < k; ++j) taken |= id[j] == e;
-      if (taken) continue;
-      if (best < 0 || r[e] > r[best]) best = e;
-    }
-    id[k] = static_cast<int32_t>(best);
-  }
-  for (int64_t k = 1; k < top_k; ++k)
-    for (int64_t j = k; j > 0 && id[j - 1] > id[j]; --j) {
-      const int32_t tmp = id[j];
-      id[j] = id[j - 1];
-      id[j - 1] = tmp;
-    }
-  float m = r[id[0]];
-  for (int64_t k = 1; k < top_k; ++k) m = r[id[k]] > m ? r[id[k]] : m;
-  double sum = 0.0;
-  for (int64_t k = 0; k < top_k; ++k) {
-    w[k] = expf(r[id[k]] - m);
-    sum += w[k];
-  }
-  for (int64_t k = 0; k < top_k; ++k) w[k] = static_cast<float>(w[k] / sum);
+  route_token(logits + t * n_experts, n_experts, top_k, ids + t * top_k, weights + t * top_k);
 }
 
 // Row indices and gate weights cross as kernel parameters (cuda_kernels.h).
