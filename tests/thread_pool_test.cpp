@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -38,6 +39,52 @@ TEST(ThreadPool, SharesAreContiguousAndOrderedByIndex) {
   EXPECT_EQ(begin[0], 0);
   for (size_t t = 1; t < 4; ++t) EXPECT_EQ(begin[t], end[t - 1]);
   EXPECT_EQ(end[3], 10);
+}
+
+TEST(ThreadPool, BalancedRunsEveryUnitExactlyOnce) {
+  for (int nt : {1, 2, 3, 8}) {
+    for (int64_t n : {0, 1, 2, 7, 1000}) {
+      std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+      parallel_balanced(nt, n, [&](int64_t u, int) { hits[static_cast<size_t>(u)].fetch_add(1); });
+      for (int64_t i = 0; i < n; ++i) EXPECT_EQ(hits[static_cast<size_t>(i)].load(), 1) << nt << " " << n;
+    }
+  }
+}
+
+// A share that runs late gives its last units to the thread that is done:
+// share 1's first unit holds its thread until the caller has run 40 units,
+// which it can only do by taking them from the back of share 1. (Where the
+// team is busy the caller runs share 0 first, taking all 64, and share 1
+// then finds nothing left: the same outcome.)
+TEST(ThreadPool, BalancedMovesUnitsAwayFromASlowShare) {
+  std::vector<std::atomic<int>> hits(64), ran_by(64);
+  std::atomic<int> by_caller{0};
+  std::atomic<bool> held{false};
+  parallel_balanced(2, 64, [&](int64_t u, int t) {
+    if (t == 1 && !held.exchange(true)) {
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (by_caller.load() < 40 && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+    } else if (t == 0) {
+      by_caller.fetch_add(1);
+    }
+    hits[static_cast<size_t>(u)].fetch_add(1);
+    ran_by[static_cast<size_t>(u)].store(t);
+  });
+  for (size_t u = 0; u < 64; ++u) EXPECT_EQ(hits[u].load(), 1) << u;
+  EXPECT_GE(by_caller.load(), 40);
+  for (size_t u = 0; u < 32; ++u) EXPECT_EQ(ran_by[u].load(), 0) << u;  // its own share first
+  for (size_t u = 56; u < 64; ++u) EXPECT_EQ(ran_by[u].load(), 0) << u;  // taken from the back
+}
+
+TEST(ThreadPool, BalancedPassesAUnitsExceptionToTheCaller) {
+  std::atomic<int> ran{0};
+  EXPECT_THROW(parallel_balanced(2, 100,
+                                 [&](int64_t u, int) {
+                                   ran.fetch_add(1);
+                                   if (u == 70) throw std::runtime_error("unit 70");
+                                 }),
+               std::runtime_error);
+  EXPECT_GE(ran.load(), 1);
 }
 
 TEST(ThreadPool, ConcurrentCallersAllGetTheirWorkDone) {

@@ -181,6 +181,11 @@ constexpr int64_t kRoundParallelMinValues = int64_t(1) << 16;
 // in a bench-small q8_0 step; splitting them measured +3% decode (6 of 6
 // alternating runs).
 constexpr int64_t kMatvecParallelMinBytes = int64_t(1) << 18;
+// A decode product's unit of work between threads (parallel_balanced):
+// small enough to even out two threads' jitter within a 0.5 MiB region,
+// large enough that claiming one (a compare-and-swap) costs nothing; 16, 32
+// and 64 KiB measured alike.
+constexpr int64_t kMatvecUnitBytes = int64_t(32) << 10;
 
 // Output rows [*r0, *r1) of share t of nt: contiguous, in multiples of 16
 // rows (an AVX-512 panel), so shares never write one cache line of y.

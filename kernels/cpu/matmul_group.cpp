@@ -1,5 +1,6 @@
 #include "kernels/cpu/matmul_group.h"
 
+#include <algorithm>
 #include <string>
 
 #include "core/common/status.h"
@@ -36,6 +37,27 @@ void run_products(const Product* p, int count, const ExecContext& cx) {
   }
   const bool decode = p[0].n == 1;
   const int nt = (decode ? bytes >= kMatvecParallelMinBytes : macs >= kParallelMinWork) ? cx.n_threads : 1;
+  if (decode) {
+    // Units of about kMatvecUnitBytes of weights (whole 16-row blocks), the
+    // group's products one after the other, balanced over the threads at
+    // run time (parallel_balanced): against fixed halves, +2-7% decode
+    // tok/s for every weight dtype (bench-small, 2 threads, A/B alternating
+    // in one process), the same bits.
+    int64_t unit_rows[kMaxGroup], first_unit[kMaxGroup + 1];
+    first_unit[0] = 0;
+    for (int i = 0; i < count; ++i) {
+      const int64_t rows16 = kMatvecUnitBytes / p[i].w->row_bytes / 16 * 16;
+      unit_rows[i] = rows16 > 16 ? rows16 : 16;
+      first_unit[i + 1] = first_unit[i] + (p[i].w->rows + unit_rows[i] - 1) / unit_rows[i];
+    }
+    parallel_balanced(nt, first_unit[count], [&](int64_t u, int) {
+      int i = 0;
+      while (u >= first_unit[i + 1]) ++i;
+      const int64_t r0 = (u - first_unit[i]) * unit_rows[i];
+      run_rows(p[i], r0, std::min(r0 + unit_rows[i], p[i].w->rows), nullptr);
+    });
+    return;
+  }
   parallel(nt, [&](int t, int parts) {
     float* buf = cx.scratch ? cx.scratch + int64_t(t) * cx.scratch_floats_per_thread : nullptr;
     for (int i = 0; i < count; ++i) {
