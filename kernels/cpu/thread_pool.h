@@ -58,7 +58,8 @@ void parallel_for(int nt, int64_t n, F&& body) {
 // Why: a decode step streams its weights in ~150 regions of 0.5-8 MiB, and
 // with fixed halves every region waited for the later of the two threads:
 // not a slower share (the worker's shares took less time in total) but
-// jitter per region, on a VM ~5% of a product's time.
+// jitter per region, on a VM ~5% of a product's time. And units of unequal
+// cost (a prefill's causal attention tiles) even out by themselves.
 // A share is claimed one unit at a time with a compare-and-swap on the
 // owner's own cache line (front and back of its range in one word), so the
 // owner pays ~20 cycles per unit and only a thread that has run out of work
