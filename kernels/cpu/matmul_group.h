@@ -4,9 +4,11 @@
 // thread shares, so a group costs one wake of the thread team instead of one
 // per product, and a narrow-activation group rounds its input once.
 //
-// Row shares are contiguous multiples of 16 rows (share_rows16) and every
-// kernel computes a row the same way whichever share holds it, so results
-// are bitwise independent of the thread count and of the grouping.
+// Prefill shares are contiguous multiples of 16 rows (share_rows16); decode
+// cuts the group into ~kMatvecUnitBytes units of whole 16-row blocks that the
+// threads balance at run time (parallel_balanced). Every kernel computes a
+// row the same way whichever thread holds it, so results are bitwise
+// independent of the thread count, the grouping and the balance.
 #pragma once
 
 #include <cstdint>
