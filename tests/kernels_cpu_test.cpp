@@ -3,6 +3,7 @@
 // against 2 threads (bitwise: kernels never split a reduction).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -16,6 +17,7 @@
 #include "kernels/cpu/avx512_math.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/panel_prefetch.h"
 #include "kernels/cpu/vec_math.h"
 #include "kernel_test_util.h"
 
@@ -143,6 +145,61 @@ TEST(KernelsCpu, MatmulAndMatvecEveryDtypeMatchReference) {
         }
       }
     }
+  }
+}
+
+// The prefetch spread over a product's tiles must ask for exactly what the
+// next pack reads (a wrong walk costs speed only, so a test has to say it):
+// every byte of the next pack's rows and columns lies in a requested line, no
+// line lies more than one line outside them, and plan/step/finish issue all.
+TEST(KernelsCpu, PanelPrefetchWalksTheNextPack) {
+  struct Case { DType t; int64_t rows, cols, r, block, k0, kc, kc_max, next_r, next_k0, next_kc; };
+  const Case cases[] = {
+      {DType::Q8_0, 100, 1024, 0, 32, 0, 512, 512, 0, 512, 512},      // next columns, same rows
+      {DType::Q8_0, 100, 1024, 0, 32, 512, 512, 512, 32, 0, 512},     // next block of rows
+      {DType::F16, 70, 600, 32, 32, 512, 88, 256, 64, 0, 256},        // rows clipped at r1
+      {DType::F32, 40, 300, 0, 32, 256, 44, 256, 32, 0, 256},         // 8 rows left
+      {DType::BF16, 32, 256, 0, 32, 0, 256, 256, 32, 0, 0},           // nothing follows
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(dtype_name(c.t)) + " r=" + std::to_string(c.r) + " k0=" + std::to_string(c.k0));
+    const Stored w = make_matrix(c.t, c.rows, c.cols, 7);
+    cpu::PanelPrefetch ahead(w.ref, c.r, c.rows, c.block, c.k0, c.kc, c.kc_max);
+    const int64_t next_rows = c.next_kc == 0 ? 0 : std::min(c.block, c.rows - c.next_r);
+    if (next_rows == 0) {
+      EXPECT_EQ(ahead.lines(), 0);
+      continue;
+    }
+    ASSERT_EQ(ahead.lines() % next_rows, 0);
+    const int64_t per_row = ahead.lines() / next_rows;
+    const int64_t begin = dtype_row_bytes(c.t, c.next_k0), bytes = dtype_row_bytes(c.t, c.next_kc);
+    for (int64_t i = 0; i < next_rows; ++i) {
+      const char* row = w.ref.row<char>(c.next_r + i);
+      std::vector<bool> covered(size_t(bytes), false);
+      for (int64_t k = i * per_row; k < (i + 1) * per_row; ++k) {
+        const int64_t at = ahead.line(k) - row;
+        EXPECT_GE(at, begin - 64);
+        EXPECT_LT(at, begin + bytes + 64);
+        for (int64_t b = std::max(at, begin); b < std::min(at + 64, begin + bytes); ++b)
+          covered[size_t(b - begin)] = true;
+      }
+      EXPECT_EQ(std::count(covered.begin(), covered.end(), false), 0) << "row " << i;
+    }
+    for (int64_t steps : {int64_t(0), int64_t(1), int64_t(5), int64_t(1000)}) {
+      cpu::PanelPrefetch p(w.ref, c.r, c.rows, c.block, c.k0, c.kc, c.kc_max);
+      p.plan(steps);
+      for (int64_t s = 0; s < steps; ++s) p.step();
+      if (steps > 0) EXPECT_EQ(p.issued(), p.lines()) << steps << " steps";  // all, spread
+      p.finish();
+      EXPECT_EQ(p.issued(), p.lines());
+    }
+    cpu::PanelPrefetch half(w.ref, c.r, c.rows, c.block, c.k0, c.kc, c.kc_max);
+    half.plan(4);
+    half.step();
+    half.step();
+    EXPECT_LT(half.issued(), half.lines());
+    half.finish();
+    EXPECT_EQ(half.issued(), half.lines());
   }
 }
 

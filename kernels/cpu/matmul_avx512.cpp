@@ -23,6 +23,7 @@
 #include "kernels/cpu/avx512_target.h"
 #include "kernels/cpu/convert.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/panel_prefetch.h"
 #include "kernels/cpu/thread_pool.h"
 #include "kernels/cpu/tile_output.h"
 
@@ -160,36 +161,17 @@ MIXCON_AVX512 void matvec_rows_q8(const MatrixRef& w, const float* x, float* y, 
 // buf[(p·kcp + k)·16 + i] = w[r + 16p + i][k0 + k], kcp = kc rounded up to 16
 // (the columns past kc hold zeros). Rows past r1 repeat row r1 - 1: their
 // outputs are never stored.
-//
-// The weights come from DRAM; the panels are packed in a burst between two
-// compute phases, so each pack also prefetches (into L2) what the next one
-// reads: the same rows' next kGemmKc columns, or after the last columns the
-// next block of rows.
+// Its rows were asked for while the previous panels computed
+// (panel_prefetch.h).
 template <class L>
-MIXCON_AVX512_INLINE void pack_panels(const uint8_t* base, int64_t rb, int64_t cols, int64_t r,
+MIXCON_AVX512_INLINE void pack_panels(const uint8_t* base, int64_t rb, int64_t r,
                                       int64_t r1, int np, int64_t k0, int64_t kc, float* buf) {
   const int64_t kcp = (kc + 15) / 16 * 16;
-  const bool next_cols = k0 + kc < cols;
-  const int64_t next_r = next_cols ? r : r + 16 * kGemmPanels;
-  const int64_t next_k0 = next_cols ? k0 + kc : 0;
-  const bool prefetch = next_cols || next_r < r1;
   for (int p = 0; p < np; ++p) {
     const uint8_t* rows[16];
-    const uint8_t* ahead[16];
 #pragma GCC unroll 16
-    for (int i = 0; i < 16; ++i) {
-      const int64_t row = r + 16 * p + i < r1 ? r + 16 * p + i : r1 - 1;
-      const int64_t nrow = next_r + 16 * p + i < r1 ? next_r + 16 * p + i : r1 - 1;
-      rows[i] = base + row * rb;
-      ahead[i] = base + nrow * rb;
-    }
+    for (int i = 0; i < 16; ++i) rows[i] = base + (r + 16 * p + i < r1 ? r + 16 * p + i : r1 - 1) * rb;
     for (int64_t k = 0; k < kc; k += 16) {
-      if (prefetch) {
-        const int64_t at = (next_k0 + k) * rb / cols;
-#pragma GCC unroll 16
-        for (int i = 0; i < 16; ++i)
-          _mm_prefetch(reinterpret_cast<const char*>(ahead[i] + at), _MM_HINT_T1);
-      }
       __m512 v[16];
       if (kc - k >= 16) {
 #pragma GCC unroll 16
@@ -248,11 +230,17 @@ MIXCON_AVX512_INLINE void panel_tile(const float* buf, const float* x, int64_t n
 template <int NP>
 MIXCON_AVX512_INLINE void panel_all_tokens(const float* buf, const float* x, int64_t n,
                                            int64_t cols, int64_t k0, int64_t kc, float* y,
-                                           int64_t rows, int64_t r, int64_t valid) {
+                                           int64_t rows, int64_t r, int64_t valid,
+                                           PanelPrefetch& ahead) {
   constexpr int T = kGemmTokens;
   static_assert(T <= 8, "the tail cases below cover up to 7 tokens");
+  ahead.plan(n / T);
   int64_t t = 0;
-  for (; t + T <= n; t += T) panel_tile<NP, T>(buf, x, n, cols, t, k0, kc, y, rows, r, valid);
+  for (; t + T <= n; t += T) {
+    ahead.step();
+    panel_tile<NP, T>(buf, x, n, cols, t, k0, kc, y, rows, r, valid);
+  }
+  ahead.finish();
   switch (n - t) {
     case 7: panel_tile<NP, 7>(buf, x, n, cols, t, k0, kc, y, rows, r, valid); break;
     case 6: panel_tile<NP, 6>(buf, x, n, cols, t, k0, kc, y, rows, r, valid); break;
@@ -275,10 +263,11 @@ MIXCON_AVX512 void matmul_rows(const MatrixRef& w, const float* x, int64_t n, fl
     const int np = static_cast<int>((valid + 15) / 16);
     for (int64_t k0 = 0; k0 < cols; k0 += kGemmKc) {
       const int64_t kc = cols - k0 < kGemmKc ? cols - k0 : kGemmKc;
-      pack_panels<L>(base, rb, cols, r, r1, np, k0, kc, buf);
+      pack_panels<L>(base, rb, r, r1, np, k0, kc, buf);
+      PanelPrefetch ahead(w, r, r1, 16 * kGemmPanels, k0, kc, kGemmKc);
       switch (np) {
-        case 2: panel_all_tokens<2>(buf, x, n, cols, k0, kc, y, rows, r, valid); break;
-        default: panel_all_tokens<1>(buf, x, n, cols, k0, kc, y, rows, r, valid); break;
+        case 2: panel_all_tokens<2>(buf, x, n, cols, k0, kc, y, rows, r, valid, ahead); break;
+        default: panel_all_tokens<1>(buf, x, n, cols, k0, kc, y, rows, r, valid, ahead); break;
       }
     }
   }

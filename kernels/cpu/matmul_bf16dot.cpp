@@ -19,6 +19,7 @@
 #include "core/common/status.h"
 #include "kernels/cpu/avx512_math.h"
 #include "kernels/cpu/avx512_target.h"
+#include "kernels/cpu/panel_prefetch.h"
 #include "kernels/cpu/tile_output.h"
 
 #ifdef MIXCON_HAVE_AVX512_PATH
@@ -96,10 +97,15 @@ MIXCON_BF_INLINE void panel_tile(const uint8_t* q, int64_t panel_q, const uint16
 template <int NP>
 void panels_all_tokens(const uint8_t* q, int64_t panel_q, const uint16_t* x, int64_t x_stride,
                        int64_t n, int64_t k0, int64_t kc, float* y, int64_t rows, int64_t r,
-                       const __mmask16* mask) {
+                       const __mmask16* mask, PanelPrefetch& ahead) {
   constexpr int T = kTokens;
+  ahead.plan(n / T);
   int64_t t = 0;
-  for (; t + T <= n; t += T) panel_tile<NP, T>(q, panel_q, x, x_stride, n, t, k0, kc, y, rows, r, mask);
+  for (; t + T <= n; t += T) {
+    ahead.step();
+    panel_tile<NP, T>(q, panel_q, x, x_stride, n, t, k0, kc, y, rows, r, mask);
+  }
+  ahead.finish();
   switch (n - t) {
     case 7: panel_tile<NP, 7>(q, panel_q, x, x_stride, n, t, k0, kc, y, rows, r, mask); break;
     case 6: panel_tile<NP, 6>(q, panel_q, x, x_stride, n, t, k0, kc, y, rows, r, mask); break;
@@ -144,10 +150,11 @@ void matmul_bf16dot_rows(const MatrixRef& w, const uint16_t* x, int64_t x_stride
     for (int64_t k0 = 0; k0 < w.cols; k0 += kBf16PanelCols) {
       const int64_t kc = w.cols - k0 < kBf16PanelCols ? w.cols - k0 : kBf16PanelCols;
       for (int p = 0; p < np; ++p) pack_panel(w, r + 16 * p, r1, k0, kc, q + p * panel_q);
+      PanelPrefetch ahead(w, r, r1, 16 * kPanels, k0, kc, kBf16PanelCols);
       if (np == 2)
-        panels_all_tokens<2>(q, panel_q, x, x_stride, n, k0, kc, y, w.rows, r, mask);
+        panels_all_tokens<2>(q, panel_q, x, x_stride, n, k0, kc, y, w.rows, r, mask, ahead);
       else
-        panels_all_tokens<1>(q, panel_q, x, x_stride, n, k0, kc, y, w.rows, r, mask);
+        panels_all_tokens<1>(q, panel_q, x, x_stride, n, k0, kc, y, w.rows, r, mask, ahead);
     }
   }
 }

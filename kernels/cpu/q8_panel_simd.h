@@ -30,6 +30,7 @@
 #include "core/backend.h"
 #include "core/format/dtype.h"
 #include "kernels/cpu/avx2_math.h"
+#include "kernels/cpu/panel_prefetch.h"
 #include "kernels/cpu/q8_activations.h"
 #include "kernels/cpu/tile_output.h"
 
@@ -78,23 +79,14 @@ void matvec_rows(const MatrixRef& w, const Q8Activations& x, float* y, int64_t r
 // stored), columns [k0, k0 + kc) (kc % 32 == 0) into
 //   q[(k / 4)·4W + 4·i + j] = w[r + i][k0 + k + j] + 128   (as u8)
 //   d[(k / 32)·W + i]       = the scale of row r + i's block
-//
-// The weights come from DRAM and are packed in a burst between two compute
-// phases, so each pack also asks (into L2) for what the next one reads: rows
-// from next_r, blocks from next_k0 (next_r < 0: nothing follows).
+// Its rows were asked for while the previous panels computed
+// (panel_prefetch.h).
 template <class V>
 void pack_panel(const MatrixRef& w, int64_t r, int64_t r1, int64_t k0, int64_t kc, uint8_t* q,
-                float* d, int64_t next_r, int64_t next_k0) {
+                float* d) {
   const BlockQ8_0* rows[V::W];
   for (int i = 0; i < V::W; ++i) rows[i] = w.row<BlockQ8_0>(r + i < r1 ? r + i : r1 - 1) + k0 / 32;
   const int64_t nbk = kc / 32;
-  if (next_r >= 0) {
-    const int64_t bytes = (w.cols - next_k0 < kc ? w.cols - next_k0 : kc) / 32 * int64_t(sizeof(BlockQ8_0));
-    for (int i = 0; i < V::W && next_r + i < r1; ++i) {
-      const char* ahead = reinterpret_cast<const char*>(w.row<BlockQ8_0>(next_r + i) + next_k0 / 32);
-      for (int64_t at = 0; at < bytes; at += 64) _mm_prefetch(ahead + at, _MM_HINT_T1);
-    }
-  }
   for (int64_t b = 0; b < nbk; b += V::kPackBlocks) {
     const int nblk = nbk - b < V::kPackBlocks ? static_cast<int>(nbk - b) : V::kPackBlocks;
     V::pack_groups(rows, b, nblk, q + b * 8 * 4 * V::W);
@@ -172,12 +164,17 @@ MIXCON_Q8P_INLINE void panel_tile(const uint8_t* q, const float* d, int64_t pane
 template <class V, int NP>
 void panels_all_tokens(const uint8_t* q, const float* d, int64_t panel_q, int64_t panel_d,
                        const Q8Activations& x, int64_t k0, int64_t kc, float* y, int64_t rows,
-                       int64_t r, const typename V::mask* mask) {
+                       int64_t r, const typename V::mask* mask, PanelPrefetch& ahead) {
   constexpr int T = V::kTokens;
   static_assert(T <= 7, "the tail cases below cover up to 6 tokens");
   const int64_t n = x.n;
+  ahead.plan(n / T);
   int64_t t = 0;
-  for (; t + T <= n; t += T) panel_tile<V, NP, T>(q, d, panel_q, panel_d, x, t, k0, kc, y, rows, r, mask);
+  for (; t + T <= n; t += T) {
+    ahead.step();
+    panel_tile<V, NP, T>(q, d, panel_q, panel_d, x, t, k0, kc, y, rows, r, mask);
+  }
+  ahead.finish();
   switch (n - t) {
     case 6: panel_tile<V, NP, 6>(q, d, panel_q, panel_d, x, t, k0, kc, y, rows, r, mask); break;
     case 5: panel_tile<V, NP, 5>(q, d, panel_q, panel_d, x, t, k0, kc, y, rows, r, mask); break;
@@ -205,15 +202,13 @@ void matmul_rows(const MatrixRef& w, const Q8Activations& x, float* y, int64_t r
     for (int p = 0; p < NP; ++p) mask[p] = V::tail_mask(r1 - r - V::W * p);
     for (int64_t k0 = 0; k0 < w.cols; k0 += kc_max) {
       const int64_t kc = w.cols - k0 < kc_max ? w.cols - k0 : kc_max;
-      const bool next_cols = k0 + kc < w.cols;
-      const int64_t next_r = next_cols ? r : r + V::W * NP;
       for (int p = 0; p < np; ++p)
-        pack_panel<V>(w, r + V::W * p, r1, k0, kc, q + p * panel_q, d + p * panel_d,
-                      next_r + V::W * p < r1 ? next_r + V::W * p : -1, next_cols ? k0 + kc : 0);
+        pack_panel<V>(w, r + V::W * p, r1, k0, kc, q + p * panel_q, d + p * panel_d);
+      PanelPrefetch ahead(w, r, r1, V::W * NP, k0, kc, kc_max);
       if (np == NP)
-        panels_all_tokens<V, NP>(q, d, panel_q, panel_d, x, k0, kc, y, w.rows, r, mask);
+        panels_all_tokens<V, NP>(q, d, panel_q, panel_d, x, k0, kc, y, w.rows, r, mask, ahead);
       else
-        panels_all_tokens<V, 1>(q, d, panel_q, panel_d, x, k0, kc, y, w.rows, r, mask);
+        panels_all_tokens<V, 1>(q, d, panel_q, panel_d, x, k0, kc, y, w.rows, r, mask, ahead);
     }
   }
 }
