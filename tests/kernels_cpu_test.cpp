@@ -114,7 +114,9 @@ TEST(KernelsCpu, RowToF32IsExact) {
 // ---- matmul -------------------------------------------------------------------------
 
 TEST(KernelsCpu, MatmulAndMatvecEveryDtypeMatchReference) {
-  const int64_t shapes[][2] = {{300, 256}, {301, 100}, {7, 40}, {13, 96}};
+  // {40, 2144}: more columns than a prefill panel holds (2048), so the
+  // second column range continues the sums the first left in y.
+  const int64_t shapes[][2] = {{300, 256}, {301, 100}, {7, 40}, {13, 96}, {40, 2144}};
   for (const auto& shape : shapes)
   for (DType t : kDtypes) {
     const int64_t rows = shape[0], cols = shape[1];

@@ -97,10 +97,12 @@ TEST_P(Q8ActivationsRounding, FollowsTheDefinitionOnEveryPath) {
 
 INSTANTIATE_TEST_SUITE_P(Cols, Q8ActivationsRounding, ::testing::Values(int64_t(96), int64_t(608)));
 
-// y by the formula in float64: Σ_b d_w·d_x·Σ_j q_w·q_x.
+// y by the formula in float64: Σ_b d_w·d_x·Σ_j q_w·q_x; mag: Σ_b of each
+// term's magnitude (what float rounding of the sum is relative to).
 std::vector<double> reference(const std::vector<uint8_t>& w, int64_t rows, int64_t cols,
-                              const cpu::Q8Activations& a) {
+                              const cpu::Q8Activations& a, std::vector<double>* mag) {
   std::vector<double> y(size_t(a.n * rows));
+  mag->assign(y.size(), 0.0);
   const BlockQ8_0* wb = reinterpret_cast<const BlockQ8_0*>(w.data());
   for (int64_t t = 0; t < a.n; ++t)
     for (int64_t r = 0; r < rows; ++r) {
@@ -109,7 +111,9 @@ std::vector<double> reference(const std::vector<uint8_t>& w, int64_t rows, int64
         const BlockQ8_0& blk = wb[r * cols / 32 + b];
         int64_t s = 0;
         for (int j = 0; j < 32; ++j) s += int64_t(blk.qs[j]) * a.row_q(t)[b * 32 + j];
-        acc += double(cpu::f16_bits_to_f32(blk.d)) * a.row_d(t)[b] * double(s);
+        const double term = double(cpu::f16_bits_to_f32(blk.d)) * a.row_d(t)[b] * double(s);
+        acc += term;
+        (*mag)[size_t(t * rows + r)] += std::fabs(term);
       }
       y[size_t(t * rows + r)] = acc;
     }
@@ -129,9 +133,9 @@ std::vector<float> product(const MatrixRef& w, const cpu::Q8Activations& a, int 
 }
 
 TEST(Q8Activations, ProductsMatchTheBlockFormulaOnEveryPath) {
-  // 544 columns: a VNNI panel of 512 and one more with an odd block count;
+  // 2144 columns: a VNNI panel of 2048 and one more with an odd block count;
   // 37 and 67 rows: partial panels; 13 tokens: two 6-token tiles and a tail.
-  for (int64_t cols : {32, 64, 544}) {
+  for (int64_t cols : {32, 64, 544, 2144}) {
     for (int64_t rows : {1, 16, 37, 67}) {
       const std::vector<float> src = rnd(rows * cols, uint32_t(rows * 7 + cols));
       std::vector<uint8_t> w(size_t(rows * dtype_row_bytes(DType::Q8_0, cols)));
@@ -141,7 +145,8 @@ TEST(Q8Activations, ProductsMatchTheBlockFormulaOnEveryPath) {
       for (int64_t n : {1, 2, 13}) {
         const std::vector<float> x = rnd(n * cols, uint32_t(n * 31 + cols), 3.0f);
         Quantized q = quantize(x, n, cols);
-        const std::vector<double> ref = reference(w, rows, cols, q.a);
+        std::vector<double> mag;
+        const std::vector<double> ref = reference(w, rows, cols, q.a, &mag);
         std::vector<float> portable;
         for (KernelPath p : kPaths)
           for (bool vnni : {true, false}) {
@@ -152,7 +157,7 @@ TEST(Q8Activations, ProductsMatchTheBlockFormulaOnEveryPath) {
             cpu::allow_vnni(true);
             const std::string where = std::string(cpu::kernel_path_name(p)) + (vnni ? "" : " without VNNI");
             for (size_t j = 0; j < y.size(); ++j)
-              ASSERT_NEAR(y[j], ref[j], 1e-5 * (std::fabs(ref[j]) + 1.0))
+              ASSERT_NEAR(y[j], ref[j], 1e-5 * (std::fabs(ref[j]) + 1.0) + 1e-6 * mag[j])
                   << where << " rows=" << rows << " cols=" << cols << " n=" << n;
             EXPECT_EQ(y2, y) << where << ": thread counts differ";
             if (p == KernelPath::Portable) portable = y;
@@ -171,9 +176,10 @@ TEST(Q8Activations, ProductsMatchTheBlockFormulaOnEveryPath) {
 
 // y by float64 over the rounded values: Σ bf16(w)·bf16(x).
 TEST(Bf16Activations, ProductsMatchTheRoundedValuesOnEveryPath) {
-  // 40 and 300: a column tail inside a 32-value load and inside the 256-column
-  // panel; 37 and 67 rows: partial panels; 13 tokens: a tile of 8 and a tail.
-  for (int64_t cols : {32, 40, 96, 300, 544}) {
+  // 40 and 300: a column tail inside a 32-value load and inside a panel; 2100:
+  // a 2048-column panel and a tail one; 37 and 67 rows: partial panels; 13
+  // tokens: a tile of 8 and a tail.
+  for (int64_t cols : {32, 40, 96, 300, 544, 2100}) {
     for (int64_t rows : {1, 16, 37, 67}) {
       const std::vector<float> src = rnd(rows * cols, uint32_t(rows * 5 + cols));
       std::vector<uint16_t> w(size_t(rows * cols));

@@ -152,8 +152,8 @@ MIXCON_AVX512 void matvec_rows_q8(const MatrixRef& w, const float* x, float* y, 
 // 16×16 in-register transposes), then every token of the chunk multiplies
 // it as an outer product: a panel column (one load) times the token's x[k]
 // (one broadcast) adds into 16 outputs at once. No horizontal sums, outputs
-// stored as whole vectors, and the panels (32 KiB) stay in L1 while all
-// tokens pass over them. Each output still sums its products in k order, one
+// stored as whole vectors, and the panels (up to 256 KiB) stay in L2 while
+// all tokens pass over them. Each output still sums its products in k order, one
 // float accumulator, so the result does not depend on the tiling or on the
 // thread count.
 

@@ -19,8 +19,15 @@ void matmul_rows_avx512(const MatrixRef& w, const float* x, int64_t n, float* y,
 
 // The prefill tiling: kGemmPanels panels of 16 weight rows, packed
 // kGemmKc columns at a time, times kGemmTokens tokens per register tile.
+//
+// kGemmKc covers whole rows up to 2048 columns (256 KiB of f32 panels, from
+// L2): against 256-column panels that stayed in L1, 512-token prefill
+// measured +4% (f16) to +7% (f32) A/B in one process, the same bits (each
+// output sums its row in k order either way): every column range had cost
+// each tile its setup and a reload and store of its outputs. The int8 and
+// bf16 panels (matmul_vnni.h, matmul_bf16dot.h) measured the same way.
 constexpr int kGemmPanels = 2;
-constexpr int64_t kGemmKc = 256;
+constexpr int64_t kGemmKc = 2048;
 constexpr int kGemmTokens = 8;
 constexpr int64_t kAvx512GemmScratchFloats = kGemmPanels * 16 * kGemmKc;
 

@@ -14,8 +14,9 @@ namespace mixcon {
 namespace cpu {
 
 // Columns packed per panel of 16 rows; the per-thread buffer holds two
-// panels (kBf16PanelCols·32 bytes each).
-constexpr int64_t kBf16PanelCols = 256;
+// panels (kBf16PanelCols·32 bytes each). Whole rows up to 2048 columns (as
+// kGemmKc, matmul_avx512.h): +4.6-5.6% prefill against 256 columns.
+constexpr int64_t kBf16PanelCols = 2048;
 constexpr int64_t kBf16ScratchBytes = 2 * kBf16PanelCols * 32;
 
 // y[r] = w[r] · x row 0 (decode), r in [r0, r1).

@@ -8,9 +8,11 @@
 // hides behind their arithmetic: int8 +3-5%, bf16 +3-4%, f16/q8_0 exact +2-3%
 // of a 512-token prefill, f32 the same (A/B alternating in one process).
 //
-// Where the next pack's rows fit in ~3/4 of a 32 KiB L1 they go to L1 (int8:
-// 20 KiB, measured ~4% faster than L2); the f32 path's 34 KiB would push out
-// the panels being multiplied, so those go to L2.
+// Where the next pack's rows fit in 24 KiB (narrow products, such as the
+// Conba selection matrices of 64 columns) they go to L1; wider ones go to L2,
+// where the panels being multiplied are (with int8 panels of 512 columns,
+// 20 KiB, L1 had measured ~4% faster than L2; whole-row panels, kGemmKc in
+// matmul_avx512.h, were then faster still).
 #pragma once
 
 #include <cstdint>
