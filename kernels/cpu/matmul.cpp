@@ -347,7 +347,8 @@ void matvec(const MatrixRef& w, const float* x, float* y, int n_threads) {
 
 int64_t matmul_scratch_floats(int64_t cols) {
   const int64_t rows = kMatmulScratchRows * cols;
-  return rows > kAvx512GemmScratchFloats ? rows : kAvx512GemmScratchFloats;
+  const int64_t panels = avx512_gemm_scratch_floats(cols);
+  return rows > panels ? rows : panels;
 }
 
 void matmul(const MatrixRef& w, const float* x, int64_t n, float* y, const ExecContext& cx) {

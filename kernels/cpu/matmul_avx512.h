@@ -13,7 +13,7 @@ namespace cpu {
 // y[r] = w[r] · x for r in [r0, r1).
 void matvec_rows_avx512(const MatrixRef& w, const float* x, float* y, int64_t r0, int64_t r1);
 // y[t, r] = w[r] · x[t] for r in [r0, r1), every t < n; buf holds
-// kAvx512GemmScratchFloats floats (the packed panels).
+// avx512_gemm_scratch_floats(w.cols) floats (the packed panels).
 void matmul_rows_avx512(const MatrixRef& w, const float* x, int64_t n, float* y, int64_t r0,
                         int64_t r1, float* buf);
 
@@ -29,7 +29,18 @@ void matmul_rows_avx512(const MatrixRef& w, const float* x, int64_t n, float* y,
 constexpr int kGemmPanels = 2;
 constexpr int64_t kGemmKc = 2048;
 constexpr int kGemmTokens = 8;
-constexpr int64_t kAvx512GemmScratchFloats = kGemmPanels * 16 * kGemmKc;
+
+// Columns a product's panels hold: its rows up to kGemmKc, rounded up to 32
+// (a q8_0 block; 16 bf16 pairs), and the floats of its kGemmPanels f32
+// panels — the most per column of any packed kernel (int8 and bf16 panels
+// fit in them: matmul_q8_act.cpp, matmul_bf16_act.cpp). A model's narrow
+// products so need no more scratch than their rows.
+constexpr int64_t gemm_panel_cols(int64_t cols) {
+  return ((cols < kGemmKc ? cols : kGemmKc) + 31) / 32 * 32;
+}
+constexpr int64_t avx512_gemm_scratch_floats(int64_t cols) {
+  return kGemmPanels * 16 * gemm_panel_cols(cols);
+}
 
 }  // namespace cpu
 }  // namespace mixcon

@@ -16,7 +16,9 @@
 namespace mixcon {
 namespace cpu {
 
-static_assert(kBf16ScratchBytes <= kAvx512GemmScratchFloats * 4,
+// Both sizes grow linearly with the panel's columns (multiples of 32).
+static_assert(kBf16PanelCols <= kGemmKc &&
+                  bf16_scratch_bytes(32) <= avx512_gemm_scratch_floats(32) * 4,
               "the bf16 panels fit the per-thread matmul scratch");
 
 namespace {

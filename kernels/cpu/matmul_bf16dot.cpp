@@ -140,8 +140,7 @@ void matvec_bf16dot_rows(const MatrixRef& w, const uint16_t* x, float* y, int64_
 
 void matmul_bf16dot_rows(const MatrixRef& w, const uint16_t* x, int64_t x_stride, int64_t n,
                          float* y, int64_t r0, int64_t r1, void* buf) {
-  constexpr int64_t panel_q = kBf16PanelCols * 32;
-  static_assert(kPanels * panel_q <= kBf16ScratchBytes, "panels fit the scratch");
+  const int64_t panel_q = ((w.cols < kBf16PanelCols ? w.cols : kBf16PanelCols) + 31) / 32 * 32 * 32;
   uint8_t* q = static_cast<uint8_t*>(buf);
   for (int64_t r = r0; r < r1; r += 16 * kPanels) {
     const int np = r1 - r > 16 ? kPanels : 1;

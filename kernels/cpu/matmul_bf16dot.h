@@ -13,11 +13,12 @@
 namespace mixcon {
 namespace cpu {
 
-// Columns packed per panel of 16 rows; the per-thread buffer holds two
-// panels (kBf16PanelCols·32 bytes each). Whole rows up to 2048 columns (as
-// kGemmKc, matmul_avx512.h): +4.6-5.6% prefill against 256 columns.
+// Columns packed per panel of 16 rows: whole rows up to 2048 (as kGemmKc,
+// matmul_avx512.h): +4.6-5.6% prefill against 256 columns. The per-thread
+// buffer holds two panels of c columns (c = min(cols, kBf16PanelCols)
+// rounded up to 32), c·32 bytes each.
 constexpr int64_t kBf16PanelCols = 2048;
-constexpr int64_t kBf16ScratchBytes = 2 * kBf16PanelCols * 32;
+constexpr int64_t bf16_scratch_bytes(int64_t panel_cols) { return 2 * panel_cols * 32; }
 
 // y[r] = w[r] · x row 0 (decode), r in [r0, r1).
 void matvec_bf16dot_rows(const MatrixRef& w, const uint16_t* x, float* y, int64_t r0, int64_t r1);

@@ -31,8 +31,10 @@
 
 namespace mixcon {
 namespace cpu {
-static_assert(kVnniScratchBytes <= kAvx512GemmScratchFloats * 4,
-              "the VNNI panel fits the per-thread matmul scratch");
+// Both sizes grow linearly with the panel's columns (multiples of 32).
+static_assert(kVnniPanelCols <= kGemmKc &&
+                  vnni_scratch_bytes(32) <= avx512_gemm_scratch_floats(32) * 4,
+              "the VNNI panels fit the per-thread matmul scratch");
 
 namespace {
 

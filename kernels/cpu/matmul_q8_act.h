@@ -2,7 +2,7 @@
 // to int8 (q8_activations.h): by VNNI where the CPU has it (AVX-512 VNNI on
 // the AVX-512 path, AVX-VNNI on the AVX2 path), else AVX2 (int16 pair
 // products), else portable; rows split over cx.n_threads (results do not
-// depend on the count). cx.scratch: kVnniScratchBytes per thread
+// depend on the count). cx.scratch: matmul_scratch_floats(w.cols) per thread
 // (matmul_vnni.h).
 #pragma once
 

@@ -15,13 +15,15 @@ namespace mixcon {
 namespace cpu {
 
 
-// Columns packed per panel in the prefill kernels; the per-thread buffer
-// holds two panels of 16 rows (AVX-512) or one of 8 (AVX-VNNI):
-// kVnniPanelCols·16 bytes of weights and kVnniPanelCols/2 floats of scales
-// per 16-row panel. Whole rows up to 2048 columns (as kGemmKc,
-// matmul_avx512.h): +5.7% int8 prefill against 512 columns, the same bits.
+// Columns packed per panel in the prefill kernels: whole rows up to 2048
+// (as kGemmKc, matmul_avx512.h): +5.7% int8 prefill against 512 columns,
+// the same bits. The per-thread buffer holds two panels of 16 rows (AVX-512)
+// or one of 8 (AVX-VNNI) of c = min(cols, kVnniPanelCols) columns: c·16
+// bytes of weights and c/2 floats of scales per 16-row panel.
 constexpr int64_t kVnniPanelCols = 2048;
-constexpr int64_t kVnniScratchBytes = 2 * (kVnniPanelCols * 16 + kVnniPanelCols / 2 * 4);
+constexpr int64_t vnni_scratch_bytes(int64_t panel_cols) {
+  return 2 * (panel_cols * 16 + panel_cols / 2 * 4);
+}
 
 // y[r] = w[r] · x row 0, r in [r0, r1) (decode).
 void matvec_q8act_rows_vnni(const MatrixRef& w, const Q8Activations& x, float* y, int64_t r0,

@@ -187,13 +187,14 @@ void panels_all_tokens(const uint8_t* q, const float* d, int64_t panel_q, int64_
 }
 
 // y[t, r] = w[r] · x row t, every t < x.n, r in [r0, r1); buf holds
-// V::kPanels panels of kc_max columns (bytes: kc_max·W each, then kc_max/32·W
-// floats each).
+// V::kPanels panels of c = min(w.cols, kc_max) columns (bytes: c·W each,
+// then c/32·W floats each).
 template <class V>
 void matmul_rows(const MatrixRef& w, const Q8Activations& x, float* y, int64_t r0, int64_t r1,
                  void* buf, int64_t kc_max) {
   constexpr int NP = V::kPanels;
-  const int64_t panel_q = kc_max * V::W, panel_d = kc_max / 32 * V::W;
+  const int64_t c = w.cols < kc_max ? w.cols : kc_max;
+  const int64_t panel_q = c * V::W, panel_d = c / 32 * V::W;
   uint8_t* q = static_cast<uint8_t*>(buf);
   float* d = reinterpret_cast<float*>(q + NP * panel_q);
   for (int64_t r = r0; r < r1; r += V::W * NP) {
