@@ -29,6 +29,7 @@ namespace {
 struct V8 {
   using reg = __m256;
   static constexpr int W = 8;
+  static constexpr int kPairChunk = 4;  // 8 pair sums + 4 value chunks of the 16 registers
   MIXCON_TILE_INLINE static reg zero() { return _mm256_setzero_ps(); }
   MIXCON_TILE_INLINE static reg load(const float* p) { return _mm256_loadu_ps(p); }
   MIXCON_TILE_INLINE static void store(float* p, reg v) { _mm256_storeu_ps(p, v); }

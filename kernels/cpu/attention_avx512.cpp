@@ -31,6 +31,7 @@ namespace {
 struct V16 {
   using reg = __m512;
   static constexpr int W = 16;
+  static constexpr int kPairChunk = 8;  // 16 pair sums + 8 value chunks of the 32 registers
   MIXCON_TILE_INLINE static reg zero() { return _mm512_setzero_ps(); }
   MIXCON_TILE_INLINE static reg load(const float* p) { return _mm512_loadu_ps(p); }
   MIXCON_TILE_INLINE static void store(float* p, reg v) { _mm512_storeu_ps(p, v); }

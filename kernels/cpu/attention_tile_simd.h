@@ -1,5 +1,6 @@
 // The direct-dot attention tile (attention_avx512.h), written once for any
 // vector width: V is a traits struct — reg (the vector type), W (lanes),
+// kPairChunk (value chunks a pair of queries sums at a time),
 // zero/load/store/set1/fmadd/mul, sum (W vectors to one vector of their lane
 // sums, in a fixed order) and widen (a cached f16/bf16/q8_0 row to floats).
 // attention_avx512.cpp instantiates it 16 lanes wide, attention_avx2.cpp 8.
@@ -25,34 +26,118 @@ namespace mixcon {
 namespace cpu {
 namespace simd_tile {
 
-// qacc[W·c0 .. W·(c0+NC)) += Σ_j p[j] · v_j over the block's keys, the NC
-// accumulators held in registers across all keys.
-template <class V, int NC>
-MIXCON_TILE_INLINE void add_values(float* qacc, const float* p, int64_t nb,
-                                     const float* const* vrow, int64_t c0) {
-  typename V::reg r[NC];
-  for (int c = 0; c < NC; ++c) r[c] = V::load(qacc + V::W * (c0 + c));
-  for (int64_t j = 0; j < nb; ++j) {
-    const typename V::reg pj = V::set1(p[j]);
-    const float* v = vrow[j] + V::W * c0;
-    for (int c = 0; c < NC; ++c) r[c] = V::fmadd(pj, V::load(v + V::W * c), r[c]);
-  }
-  for (int c = 0; c < NC; ++c) V::store(qacc + V::W * (c0 + c), r[c]);
+// Every query's arithmetic below is fixed by the query alone — its scores'
+// dot products, the block's softmax, its value sums in key order — so which
+// other queries share a tile (decode: the heads of one KV group; prefill:
+// those heads × a few tokens) changes no bit. What the queries of a tile
+// share is the memory traffic. A decode step at a long context streams each
+// KV head from DRAM, and the hardware prefetchers run ahead of a walk in
+// address order only: the block's keys are read key after key by the first
+// query's scores (the others find them in L1), each value row is loaded once
+// for a pair of queries, and the rows the next phase reads are asked for
+// into L2 while this one computes (the softmax makes no traffic of its own).
+// The former walk — each query through scores, softmax and values in turn,
+// scores reading 16 keys a chunk at a time (a 256-byte stride), and a burst
+// of L1 prefetches per block — read an f32 cache at ~0.6 of the bandwidth
+// probe on 2 threads; this one at ~0.75, the same bits (November 2026, 8 KV
+// heads of 64 at 32K tokens: f32 +39%, f16 +13%, bf16 +5%, q8_0 +6%, the
+// narrow ones bound by widening their rows). L1 prefetches (T0) instead of
+// L2 ones made it slower: each holds one of the core's few L1 miss buffers.
+
+// Asks for the lines of one cached row into L2 (a hint: never faults).
+MIXCON_TILE_INLINE void prefetch_l2(const void* row, int64_t bytes) {
+  for (int64_t e = 0; e < bytes; e += 64)
+    _mm_prefetch(static_cast<const char*>(row) + e, _MM_HINT_T1);
 }
 
+// The scaled scores of one query for the W keys kg[0, W): each a chain of
+// FMAs over head_dim in chunk order, the W chains reduced together by V::sum.
+// Keys are walked one after the other (address order).
+template <class V, int NC>
+MIXCON_TILE_INLINE typename V::reg scores_of(const float* q, const float* const* kg, float scale) {
+  constexpr int W = V::W;
+  typename V::reg qv[NC];
+  for (int c = 0; c < NC; ++c) qv[c] = V::load(q + W * c);
+  typename V::reg s[W];
+  for (int jj = 0; jj < W; ++jj) {
+    typename V::reg t = V::zero();
+    for (int c = 0; c < NC; ++c) t = V::fmadd(qv[c], V::load(kg[jj] + W * c), t);
+    s[jj] = t;
+  }
+  return V::mul(V::sum(s), V::set1(scale));
+}
+
+// The same for any head_dim (nc chunks): the same chains, chunk-major.
 template <class V>
-MIXCON_TILE_INLINE void add_all_values(float* qacc, const float* p, int64_t nb, const float* const* vrow,
-                                  int64_t nc) {
+MIXCON_TILE_INLINE typename V::reg scores_any(const float* q, const float* const* kg, int64_t nc,
+                                              float scale) {
+  constexpr int W = V::W;
+  typename V::reg s[W];
+  for (int jj = 0; jj < W; ++jj) s[jj] = V::zero();
+  for (int64_t c = 0; c < nc; ++c) {
+    const typename V::reg qv = V::load(q + W * c);
+    for (int jj = 0; jj < W; ++jj) s[jj] = V::fmadd(qv, V::load(kg[jj] + W * c), s[jj]);
+  }
+  return V::mul(V::sum(s), V::set1(scale));
+}
+
+// sc[0, 16·ng) = scores of query q for the keys krow[0, 16·ng).
+template <class V>
+MIXCON_TILE_INLINE void block_scores(const float* q, const float* const* krow, int64_t ng,
+                                     int64_t nc, float scale, float* sc) {
+  constexpr int W = V::W;
+  for (int64_t g = 0; g < ng; ++g) {
+    const float* const* kg = krow + W * g;
+    typename V::reg r;
+    switch (nc) {
+      case 1: r = scores_of<V, 1>(q, kg, scale); break;
+      case 2: r = scores_of<V, 2>(q, kg, scale); break;
+      case 4: r = scores_of<V, 4>(q, kg, scale); break;
+      case 8: r = scores_of<V, 8>(q, kg, scale); break;
+      default: r = scores_any<V>(q, kg, nc, scale); break;
+    }
+    V::store(sc + W * g, r);
+  }
+}
+
+// For each of the QG queries g: qacc[g][W·c0 .. W·(c0+NC)) += Σ_j p[g][j] · v_j
+// over keys j in [j0, j1), in key order, the QG·NC sums held in registers and
+// each value chunk loaded once for all QG queries.
+template <class V, int QG, int NC>
+MIXCON_TILE_INLINE void add_values(float* const* qacc, const float* const* p, int64_t j0,
+                                   int64_t j1, const float* const* vrow, int64_t c0) {
+  constexpr int W = V::W;
+  typename V::reg r[QG][NC];
+  for (int g = 0; g < QG; ++g)
+    for (int c = 0; c < NC; ++c) r[g][c] = V::load(qacc[g] + W * (c0 + c));
+  for (int64_t j = j0; j < j1; ++j) {
+    const float* v = vrow[j] + W * c0;
+    typename V::reg vc[NC];
+    for (int c = 0; c < NC; ++c) vc[c] = V::load(v + W * c);
+    for (int g = 0; g < QG; ++g) {
+      const typename V::reg pj = V::set1(p[g][j]);
+      for (int c = 0; c < NC; ++c) r[g][c] = V::fmadd(pj, vc[c], r[g][c]);
+    }
+  }
+  for (int g = 0; g < QG; ++g)
+    for (int c = 0; c < NC; ++c) V::store(qacc[g] + W * (c0 + c), r[g][c]);
+}
+
+// All nc chunks of the QG queries' sums over keys [j0, j1): a lone query 8
+// chunks at a time, a pair V::kPairChunk (its 2·kPairChunk sums and the
+// shared value chunks in registers).
+template <class V, int QG>
+MIXCON_TILE_INLINE void add_all_values(float* const* qacc, const float* const* p, int64_t j0,
+                                       int64_t j1, const float* const* vrow, int64_t nc) {
+  constexpr int kChunk = QG == 1 ? 8 : V::kPairChunk;
+  static_assert(kChunk == 4 || kChunk == 8, "chunks of 4 or 8 vectors");
   int64_t c0 = 0;
-  for (; c0 + 8 <= nc; c0 += 8) add_values<V, 8>(qacc, p, nb, vrow, c0);
+  for (; c0 + kChunk <= nc; c0 += kChunk) add_values<V, QG, kChunk>(qacc, p, j0, j1, vrow, c0);
+  for (; c0 + 4 <= nc; c0 += 4) add_values<V, QG, 4>(qacc, p, j0, j1, vrow, c0);
   switch (nc - c0) {
-    case 7: add_values<V, 7>(qacc, p, nb, vrow, c0); break;
-    case 6: add_values<V, 6>(qacc, p, nb, vrow, c0); break;
-    case 5: add_values<V, 5>(qacc, p, nb, vrow, c0); break;
-    case 4: add_values<V, 4>(qacc, p, nb, vrow, c0); break;
-    case 3: add_values<V, 3>(qacc, p, nb, vrow, c0); break;
-    case 2: add_values<V, 2>(qacc, p, nb, vrow, c0); break;
-    case 1: add_values<V, 1>(qacc, p, nb, vrow, c0); break;
+    case 3: add_values<V, QG, 3>(qacc, p, j0, j1, vrow, c0); break;
+    case 2: add_values<V, QG, 2>(qacc, p, j0, j1, vrow, c0); break;
+    case 1: add_values<V, QG, 1>(qacc, p, j0, j1, vrow, c0); break;
     default: break;
   }
 }
@@ -73,33 +158,33 @@ MIXCON_TILE_INLINE void attend_tile(const AttentionArgs& a, float scale, int64_t
   float* zero = vb + kB * hd;    // [hd] stands in for keys past the block
   const bool narrow = a.kv_dtype != DType::F32;
   const KvHeadRows rows(a, h0);
-  const int64_t row_bytes = rows.row_bytes;
 
   float m[kQ], l[kQ];
+  const float* q[kQ];
+  float* qacc[kQ];
+  int64_t n_keys[kQ];
   for (int64_t u = 0; u < nq; ++u) {
+    const int64_t i = i0 + u / nh, h = h0 + u % nh;
     m[u] = -std::numeric_limits<float>::infinity();
     l[u] = 0.0f;
+    q[u] = a.q + i * a.q_stride + h * hd;
+    qacc[u] = acc + u * hd;
+    n_keys[u] = a.pos0 + i + 1;
   }
   for (int64_t j = 0; j < nq * hd; ++j) acc[j] = 0.0f;
   for (int64_t e = 0; e < hd; ++e) zero[e] = 0.0f;
 
   const float* krow[kB];
   const float* vrow[kB];
+  alignas(64) float sc[kQ][kB];
+  const float* p[kQ];
+  for (int64_t u = 0; u < nq; ++u) p[u] = sc[u];
   const int64_t max_keys = a.pos0 + i1;
   for (int64_t s0 = 0; s0 < max_keys; s0 += kB) {
     const int64_t block = max_keys - s0 < kB ? max_keys - s0 : kB;
-    // Ask for the next block's keys and values while this one is used: even
-    // with a head's rows contiguous (the session's head-major cache), the
-    // hardware prefetchers alone left a 32K-token decode step 12% slower.
-    const int64_t next = max_keys - s0 - block < kB ? max_keys - s0 - block : kB;
     for (int64_t j = 0; j < block; ++j) {
       const uint8_t* kr = rows.key(s0 + j);
       const uint8_t* vr = rows.value(s0 + j);
-      if (j < next)
-        for (int64_t e = 0; e < row_bytes; e += 64) {
-          _mm_prefetch(reinterpret_cast<const char*>(rows.key(s0 + j + kB) + e), _MM_HINT_T0);
-          _mm_prefetch(reinterpret_cast<const char*>(rows.value(s0 + j + kB) + e), _MM_HINT_T0);
-        }
       if (narrow) {
         V::widen(a.kv_dtype, kr, kb + j * hd, nc);
         V::widen(a.kv_dtype, vr, vb + j * hd, nc);
@@ -112,28 +197,43 @@ MIXCON_TILE_INLINE void attend_tile(const AttentionArgs& a, float scale, int64_t
     }
     for (int64_t j = block; j < kB; ++j) krow[j] = vrow[j] = zero;
 
-    for (int64_t u = 0; u < nq; ++u) {
-      const int64_t i = i0 + u / nh, h = h0 + u % nh;
-      const int64_t n_keys = a.pos0 + i + 1;
-      if (s0 >= n_keys) continue;
-      const int64_t nb = n_keys - s0 < kB ? n_keys - s0 : kB;
-      const float* q = a.q + i * a.q_stride + h * hd;
-      float* qacc = acc + u * hd;
-
-      alignas(64) float sc[kB];
-      for (int64_t g = 0; g < (nb + W - 1) / W; ++g) {
-        typename V::reg s[W];
-        for (int jj = 0; jj < W; ++jj) s[jj] = V::zero();
-        const float* const* kg = krow + W * g;
-        for (int64_t c = 0; c < nc; ++c) {
-          const typename V::reg qv = V::load(q + W * c);
-          for (int jj = 0; jj < W; ++jj) s[jj] = V::fmadd(qv, V::load(kg[jj] + W * c), s[jj]);
-        }
-        V::store(sc + W * g, V::mul(V::sum(s), V::set1(scale)));
+    // Queries are token-major, so those that still see keys in this block
+    // are the last ones: [u0, nq), each over its first nb[u] keys.
+    int64_t u0 = 0;
+    while (u0 < nq && s0 >= n_keys[u0]) ++u0;
+    int64_t nb[kQ];
+    for (int64_t u = u0; u < nq; ++u) {
+      nb[u] = n_keys[u] - s0 < kB ? n_keys[u] - s0 : kB;
+      const int64_t ng = (nb[u] + W - 1) / W;
+      if (u > u0 || narrow) {
+        block_scores<V>(q[u], krow, ng, nc, scale, sc[u]);
+        continue;
       }
-      online_softmax_block(sc, nb, &m[u], &l[u], qacc, hd);
-      add_all_values<V>(qacc, sc, nb, vrow, nc);
+      // The first query streams the keys; meanwhile the block's values are
+      // asked for into L2, a group of W rows at a time.
+      for (int64_t g = 0; g < ng; ++g) {
+        for (int64_t j = W * g; j < W * g + W && j < block; ++j) prefetch_l2(vrow[j], rows.row_bytes);
+        block_scores<V>(q[u], krow + W * g, 1, nc, scale, sc[u] + W * g);
+      }
     }
+    // The softmax makes no memory traffic: the next block's rows are asked
+    // for before it (the keys, and for a narrow cache, widened in the next
+    // block's first loop, the values too).
+    for (int64_t j = s0 + kB; j < s0 + 2 * kB && j < max_keys; ++j) {
+      prefetch_l2(rows.key(j), rows.row_bytes);
+      if (narrow) prefetch_l2(rows.value(j), rows.row_bytes);
+    }
+    for (int64_t u = u0; u < nq; ++u) online_softmax_block(sc[u], nb[u], &m[u], &l[u], qacc[u], hd);
+    // Values by pairs of queries over the keys both see, then each alone
+    // over the rest of its keys: every query still sums in key order.
+    int64_t u = u0;
+    for (; u + 2 <= nq; u += 2) {
+      const int64_t both = nb[u] < nb[u + 1] ? nb[u] : nb[u + 1];
+      add_all_values<V, 2>(qacc + u, p + u, 0, both, vrow, nc);
+      add_all_values<V, 1>(qacc + u, p + u, both, nb[u], vrow, nc);
+      add_all_values<V, 1>(qacc + u + 1, p + u + 1, both, nb[u + 1], vrow, nc);
+    }
+    if (u < nq) add_all_values<V, 1>(qacc + u, p + u, 0, nb[u], vrow, nc);
   }
   for (int64_t u = 0; u < nq; ++u) {
     const int64_t i = i0 + u / nh, h = h0 + u % nh;
