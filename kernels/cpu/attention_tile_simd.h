@@ -186,6 +186,14 @@ MIXCON_TILE_INLINE void attend_tile(const AttentionArgs& a, float scale, int64_t
       const uint8_t* kr = rows.key(s0 + j);
       const uint8_t* vr = rows.value(s0 + j);
       if (narrow) {
+        // A narrow block is widened in one burst of reads: the next
+        // block's rows are asked for one per row widened (asked for in a
+        // burst before the softmax, as for an f32 cache, one thread read
+        // f16 and bf16 caches 10-14% slower, q8_0 5%).
+        if (s0 + kB + j < max_keys) {
+          prefetch_l2(rows.key(s0 + kB + j), rows.row_bytes);
+          prefetch_l2(rows.value(s0 + kB + j), rows.row_bytes);
+        }
         V::widen(a.kv_dtype, kr, kb + j * hd, nc);
         V::widen(a.kv_dtype, vr, vb + j * hd, nc);
         krow[j] = kb + j * hd;
@@ -216,13 +224,10 @@ MIXCON_TILE_INLINE void attend_tile(const AttentionArgs& a, float scale, int64_t
         block_scores<V>(q[u], krow + W * g, 1, nc, scale, sc[u] + W * g);
       }
     }
-    // The softmax makes no memory traffic: the next block's rows are asked
-    // for before it (the keys, and for a narrow cache, widened in the next
-    // block's first loop, the values too).
-    for (int64_t j = s0 + kB; j < s0 + 2 * kB && j < max_keys; ++j) {
-      prefetch_l2(rows.key(j), rows.row_bytes);
-      if (narrow) prefetch_l2(rows.value(j), rows.row_bytes);
-    }
+    // The softmax makes no memory traffic: the next block's keys are asked
+    // for before it.
+    if (!narrow)
+      for (int64_t j = s0 + kB; j < s0 + 2 * kB && j < max_keys; ++j) prefetch_l2(rows.key(j), rows.row_bytes);
     for (int64_t u = u0; u < nq; ++u) online_softmax_block(sc[u], nb[u], &m[u], &l[u], qacc[u], hd);
     // Values by pairs of queries over the keys both see, then each alone
     // over the rest of its keys: every query still sums in key order.
