@@ -29,6 +29,7 @@ struct V8 {
   static constexpr int kPanels = 1;
   static constexpr int kTokens = 6;
   static constexpr int kPackBlocks = 1;
+  static constexpr bool kDecodePairs = false;  // 8 lanes: one block per step
   using ireg = __m256i;
   using freg = __m256;
   using mask = __m256i;  // all ones in the lanes of real rows

@@ -16,8 +16,9 @@
 // accumulator: block after block, one fused multiply-add each — the
 // canonical order of q8_activations.h, bit for bit on every width.
 // Decode streams each row once, one block per step with one lane per
-// 4-value group, so its float sums run in another order (equal within float
-// rounding, MODEL.md §5).
+// 4-value group (two blocks per 512-bit step where V::kDecodePairs: the same
+// sums, as the even and odd blocks' halves), so its float sums run in
+// another order than prefill's (equal within float rounding, MODEL.md §5).
 //
 // Include it only inside a target region for V's instruction set, after
 // every header it relies on has been included outside the region.
@@ -64,9 +65,16 @@ void matvec_rows(const MatrixRef& w, const Q8Activations& x, float* y, int64_t r
     const BlockQ8_0* b = w.row<BlockQ8_0>(r);
     __m256 a0 = _mm256_setzero_ps(), a1 = a0;
     int64_t k = 0;
-    for (; k + 2 <= nb; k += 2) {
-      a0 = block_step<V>(b[k], xq + k * 32, bias + k * 8, dx[k], a0);
-      a1 = block_step<V>(b[k + 1], xq + (k + 1) * 32, bias + (k + 1) * 8, dx[k + 1], a1);
+    if constexpr (V::kDecodePairs) {
+      typename V::freg a = V::fzero();
+      for (; k + 2 <= nb; k += 2) a = V::decode_pair(b[k], b[k + 1], xq + k * 32, bias + k * 8, dx + k, a);
+      a0 = _mm512_castps512_ps256(a);
+      a1 = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1));
+    } else {
+      for (; k + 2 <= nb; k += 2) {
+        a0 = block_step<V>(b[k], xq + k * 32, bias + k * 8, dx[k], a0);
+        a1 = block_step<V>(b[k + 1], xq + (k + 1) * 32, bias + (k + 1) * 8, dx[k + 1], a1);
+      }
     }
     if (k < nb) a0 = block_step<V>(b[k], xq + k * 32, bias + k * 8, dx[k], a0);
     y[r] = avx2::hsum(_mm256_add_ps(a0, a1));
