@@ -41,7 +41,13 @@ using avx512::transpose16;
 // the row read as 0). Separate because a masked load cannot fold into the
 // conversion: the f16 decode product with masked loads throughout streamed
 // 19 GB/s on one Zen 4 core, with plain loads 27 (bf16 24 -> 27).
+// full(row, k): the 16 values from column k; pair(row, k, a, b): the 32
+// from column k (k + 32 <= cols).
 struct LoadF32 {
+  MIXCON_AVX512_INLINE static void pair(const uint8_t* row, int64_t k, __m512& a, __m512& b) {
+    a = _mm512_loadu_ps(reinterpret_cast<const float*>(row) + k);
+    b = _mm512_loadu_ps(reinterpret_cast<const float*>(row) + k + 16);
+  }
   MIXCON_AVX512_INLINE static __m512 load(const uint8_t* row, int64_t k, __mmask16 m) {
     return _mm512_maskz_loadu_ps(m, reinterpret_cast<const float*>(row) + k);
   }
@@ -49,7 +55,19 @@ struct LoadF32 {
     return _mm512_loadu_ps(reinterpret_cast<const float*>(row) + k);
   }
 };
+// The 2-byte types' pair is one 64-byte load converted by halves, not two
+// converting loads of 32 bytes: the same values with fewer instructions per
+// line, which is what bounds a core's streaming once the bus is fast. One
+// thread over 512 MiB of 2048x1024 rows: f16 -1..+13% (mostly +1-3%), bf16
+// +3-4%; a whole bench-small decode step, A/B alternating in one process:
+// f16 +31-51% (the VM in its ~60 GB/s minutes), bf16 +6-23%, f32 the same
+// (November 2026, Zen 4).
 struct LoadF16 {
+  MIXCON_AVX512_INLINE static void pair(const uint8_t* row, int64_t k, __m512& a, __m512& b) {
+    const __m512i v = _mm512_loadu_si512(row + 2 * k);
+    a = _mm512_cvtph_ps(_mm512_castsi512_si256(v));
+    b = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(v, 1));
+  }
   MIXCON_AVX512_INLINE static __m512 load(const uint8_t* row, int64_t k, __mmask16 m) {
     return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, reinterpret_cast<const uint16_t*>(row) + k));
   }
@@ -60,6 +78,11 @@ struct LoadF16 {
 struct LoadBF16 {
   MIXCON_AVX512_INLINE static __m512 widen(__m256i h) {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  }
+  MIXCON_AVX512_INLINE static void pair(const uint8_t* row, int64_t k, __m512& a, __m512& b) {
+    const __m512i v = _mm512_loadu_si512(row + 2 * k);
+    a = widen(_mm512_castsi512_si256(v));
+    b = widen(_mm512_extracti64x4_epi64(v, 1));
   }
   MIXCON_AVX512_INLINE static __m512 load(const uint8_t* row, int64_t k, __mmask16 m) {
     return widen(_mm256_maskz_loadu_epi16(m, reinterpret_cast<const uint16_t*>(row) + k));
@@ -99,8 +122,9 @@ MIXCON_AVX512 void matvec_rows(const MatrixRef& w, const float* x, float* y, int
       // streamed 20 GB/s on one Zen 4 core instead of 26 (in isolation; a
       // whole decode step on 2 threads, bound by the shared bus, showed no
       // difference above the host's noise).
-      const __m512 w0 = L::full(row, k), w1 = L::full(row, k + 16);
-      const __m512 w2 = L::full(row, k + 32), w3 = L::full(row, k + 48);
+      __m512 w0, w1, w2, w3;
+      L::pair(row, k, w0, w1);
+      L::pair(row, k + 32, w2, w3);
       a0 = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + k), a0);
       a1 = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x + k + 16), a1);
       a2 = _mm512_fmadd_ps(w2, _mm512_loadu_ps(x + k + 32), a2);
