@@ -229,14 +229,13 @@ MIXCON_TILE_INLINE void attend_tile(const AttentionArgs& a, float scale, int64_t
     if (!narrow)
       for (int64_t j = s0 + kB; j < s0 + 2 * kB && j < max_keys; ++j) prefetch_l2(rows.key(j), rows.row_bytes);
     for (int64_t u = u0; u < nq; ++u) online_softmax_block(sc[u], nb[u], &m[u], &l[u], qacc[u], hd);
-    // Values by pairs of queries over the keys both see, then each alone
-    // over the rest of its keys: every query still sums in key order.
+    // Values by pairs of queries over the keys both see — nb never falls
+    // from one query to the next (token-major) — then the second alone over
+    // the rest of its keys: every query still sums in key order.
     int64_t u = u0;
     for (; u + 2 <= nq; u += 2) {
-      const int64_t both = nb[u] < nb[u + 1] ? nb[u] : nb[u + 1];
-      add_all_values<V, 2>(qacc + u, p + u, 0, both, vrow, nc);
-      add_all_values<V, 1>(qacc + u, p + u, both, nb[u], vrow, nc);
-      add_all_values<V, 1>(qacc + u + 1, p + u + 1, both, nb[u + 1], vrow, nc);
+      add_all_values<V, 2>(qacc + u, p + u, 0, nb[u], vrow, nc);
+      if (nb[u + 1] > nb[u]) add_all_values<V, 1>(qacc + u + 1, p + u + 1, nb[u], nb[u + 1], vrow, nc);
     }
     if (u < nq) add_all_values<V, 1>(qacc + u, p + u, 0, nb[u], vrow, nc);
   }

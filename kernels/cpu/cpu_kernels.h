@@ -98,23 +98,29 @@ struct KvHeadRows {
   }
 };
 
+// v[0, n) folded by op over 8 interleaved partial results (element j into
+// part j % 8), combined pairwise in a fixed order. The online softmax's block
+// maximum and weight sum each ran as one chain of dependent scalar
+// operations: split, a prefill tile was 3-4% (maximum) and 12% (sum) faster.
+template <class Op>
+__attribute__((always_inline)) inline float fold8(const float* v, int64_t n, float init, Op op) {
+  float part[8];
+  for (int k = 0; k < 8; ++k) part[k] = init;
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int k = 0; k < 8; ++k) part[k] = op(part[k], v[j + k]);
+  for (; j < n; ++j) part[j % 8] = op(part[j % 8], v[j]);
+  return op(op(op(part[0], part[1]), op(part[2], part[3])), op(op(part[4], part[5]), op(part[6], part[7])));
+}
+
 // One key block of the online softmax, the same in every attention tile:
 // sc[0, nb) holds the block's scaled scores for one query and becomes their
 // weights e^(s - m); the running max *m, sum *l and the query's value
 // accumulator qacc[hd] are rescaled when the block raises the max.
 __attribute__((always_inline)) inline void online_softmax_block(float* sc, int64_t nb, float* m,
                                                                 float* l, float* qacc, int64_t hd) {
-  // The block's maximum over 8 interleaved partial maxima: the same value
-  // in any order, and a prefill tile 3-4% faster than with one chain of
-  // dependent maxima.
-  float pm[8];
-  for (int k = 0; k < 8; ++k) pm[k] = -std::numeric_limits<float>::infinity();
-  int64_t j = 0;
-  for (; j + 8 <= nb; j += 8)
-    for (int k = 0; k < 8; ++k) pm[k] = sc[j + k] > pm[k] ? sc[j + k] : pm[k];
-  for (; j < nb; ++j) pm[j % 8] = sc[j] > pm[j % 8] ? sc[j] : pm[j % 8];
-  float bm = pm[0];
-  for (int k = 1; k < 8; ++k) bm = pm[k] > bm ? pm[k] : bm;
+  const float bm = fold8(sc, nb, -std::numeric_limits<float>::infinity(),
+                         [](float a, float b) { return b > a ? b : a; });
   if (bm > *m) {
     const float c = exp_approx(*m - bm);  // ~0 on the first block
     *l *= c;
@@ -124,15 +130,7 @@ __attribute__((always_inline)) inline void online_softmax_block(float* sc, int64
   const float mu = *m;
 #pragma omp simd
   for (int64_t t = 0; t < nb; ++t) sc[t] = exp_approx(sc[t] - mu);
-  // The weights' sum in 8 interleaved partial sums, combined in a fixed
-  // order: one chain of nb dependent adds per query and block had made a
-  // prefill tile 12% slower.
-  float part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  j = 0;
-  for (; j + 8 <= nb; j += 8)
-    for (int k = 0; k < 8; ++k) part[k] += sc[j + k];
-  for (; j < nb; ++j) part[j % 8] += sc[j];
-  *l += ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+  *l += fold8(sc, nb, 0.0f, [](float a, float b) { return a + b; });
 }
 
 // ---- store_kv.cpp ---------------------------------------------------------------

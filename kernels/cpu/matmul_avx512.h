@@ -35,9 +35,10 @@ constexpr int kGemmTokens = 8;
 // panels — the most per column of any packed kernel (int8 and bf16 panels
 // fit in them: matmul_q8_act.cpp, matmul_bf16_act.cpp). A model's narrow
 // products so need no more scratch than their rows.
-constexpr int64_t gemm_panel_cols(int64_t cols) {
-  return ((cols < kGemmKc ? cols : kGemmKc) + 31) / 32 * 32;
+constexpr int64_t panel_cols(int64_t cols, int64_t limit) {
+  return ((cols < limit ? cols : limit) + 31) / 32 * 32;
 }
+constexpr int64_t gemm_panel_cols(int64_t cols) { return panel_cols(cols, kGemmKc); }
 constexpr int64_t avx512_gemm_scratch_floats(int64_t cols) {
   return kGemmPanels * 16 * gemm_panel_cols(cols);
 }

@@ -19,6 +19,7 @@
 #include "core/common/status.h"
 #include "kernels/cpu/avx512_math.h"
 #include "kernels/cpu/avx512_target.h"
+#include "kernels/cpu/matmul_avx512.h"
 #include "kernels/cpu/panel_prefetch.h"
 #include "kernels/cpu/tile_output.h"
 
@@ -140,7 +141,7 @@ void matvec_bf16dot_rows(const MatrixRef& w, const uint16_t* x, float* y, int64_
 
 void matmul_bf16dot_rows(const MatrixRef& w, const uint16_t* x, int64_t x_stride, int64_t n,
                          float* y, int64_t r0, int64_t r1, void* buf) {
-  const int64_t panel_q = ((w.cols < kBf16PanelCols ? w.cols : kBf16PanelCols) + 31) / 32 * 32 * 32;
+  const int64_t panel_q = panel_cols(w.cols, kBf16PanelCols) * 32;
   uint8_t* q = static_cast<uint8_t*>(buf);
   for (int64_t r = r0; r < r1; r += 16 * kPanels) {
     const int np = r1 - r > 16 ? kPanels : 1;
