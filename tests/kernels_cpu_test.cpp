@@ -354,34 +354,39 @@ TEST(KernelsCpu, AttentionChunkEqualsOneQueryAtATimeBitwise) {
   EXPECT_EQ(0, std::memcmp(chunk.data(), single.data(), chunk.size() * sizeof(float)));
 }
 
-// An f16/bf16 cache is widened exactly as it is read: attention over it
-// equals, bitwise, attention over an f32 cache holding the rounded values —
-// for a decode query and for a prefill chunk.
+// An f16/bf16/q8_0 cache is widened exactly as it is read (in registers for
+// the few queries of a decode step, once per key block for a chunk):
+// attention over it equals, bitwise, attention over an f32 cache holding the
+// rounded values — for a decode step of 4 heads per KV head (two pairs), of
+// 3 (a pair and one) and of 1, and for a prefill chunk.
 TEST(KernelsCpu, AttentionOverANarrowCacheEqualsTheF32CacheOfItsValues) {
-  const int64_t H = 8, G = 2, hd = 64, pos0 = 150, n = 21, kvd = G * hd, rows = pos0 + n;
-  std::vector<float> q = rnd(n * H * hd, 11, 2.0f), k = rnd(rows * kvd, 12, 2.0f),
-                     v = rnd(rows * kvd, 13);
-  for (DType t : {DType::F16, DType::BF16}) {
-    SCOPED_TRACE(dtype_name(t));
-    std::vector<uint16_t> kn(k.size()), vn(v.size());
-    quantize_row(t, k.data(), kn.data(), int64_t(k.size()));
-    quantize_row(t, v.data(), vn.data(), int64_t(v.size()));
-    std::vector<float> kw(k.size()), vw(v.size());
-    dequantize_row(t, kn.data(), kw.data(), int64_t(k.size()));
-    dequantize_row(t, vn.data(), vw.data(), int64_t(v.size()));
-    ASSERT_NE(kw, k) << "rounding changed nothing: the test would prove nothing";
-    std::vector<float> wide(size_t(n * H * hd)), narrow(wide.size());
-    Scratch s(2, attention_scratch(hd));
-    for (int64_t tokens : {int64_t{1}, n}) {
-      AttentionArgs a = attention_args(tokens, rows - tokens, H, G, hd, q, kw, vw, wide);
-      cpu::attention(a, s.cx);
-      a.k_cache = kn.data();
-      a.v_cache = vn.data();
-      a.kv_dtype = t;
-      a.out = narrow.data();
-      cpu::attention(a, s.cx);
-      EXPECT_EQ(0, std::memcmp(wide.data(), narrow.data(), size_t(tokens * H * hd) * sizeof(float)))
-          << tokens << " tokens";
+  for (int64_t H : {8, 6, 2}) {
+    for (DType t : {DType::F16, DType::BF16, DType::Q8_0}) {
+      const int64_t G = 2, hd = 64, pos0 = 150, n = 21, kvd = G * hd, rows = pos0 + n;
+      std::vector<float> q = rnd(n * H * hd, 11, 2.0f), k = rnd(rows * kvd, 12, 2.0f),
+                         v = rnd(rows * kvd, 13);
+      SCOPED_TRACE(std::string(dtype_name(t)) + " heads " + std::to_string(H));
+      std::vector<uint8_t> kn(size_t(dtype_row_bytes(t, int64_t(k.size())))), vn(kn.size());
+      quantize_row(t, k.data(), kn.data(), int64_t(k.size()));
+      quantize_row(t, v.data(), vn.data(), int64_t(v.size()));
+      std::vector<float> kw(k.size()), vw(v.size());
+      dequantize_row(t, kn.data(), kw.data(), int64_t(k.size()));
+      dequantize_row(t, vn.data(), vw.data(), int64_t(v.size()));
+      ASSERT_NE(kw, k) << "rounding changed nothing: the test would prove nothing";
+      std::vector<float> wide(size_t(n * H * hd)), narrow(wide.size());
+      Scratch s(2, attention_scratch(hd));
+      for (int64_t tokens : {int64_t{1}, n}) {
+        AttentionArgs a = attention_args(tokens, rows - tokens, H, G, hd, q, kw, vw, wide);
+        cpu::attention(a, s.cx);
+        a.k_cache = kn.data();
+        a.v_cache = vn.data();
+        a.kv_dtype = t;
+        a.out = narrow.data();
+        cpu::attention(a, s.cx);
+        EXPECT_EQ(0,
+                  std::memcmp(wide.data(), narrow.data(), size_t(tokens * H * hd) * sizeof(float)))
+            << tokens << " tokens";
+      }
     }
   }
 }

@@ -5,7 +5,7 @@
 // tree, the value sum runs over keys in order; every query goes through the
 // same blocks and operations whether it is alone (decode) or in a tile
 // (prefill), so, as on the portable path, tiling and thread count change no
-// bit. An f16/bf16/q8_0 cache is widened exactly as each block is loaded.
+// bit. An f16/bf16/q8_0 cache is widened exactly, in registers or per block.
 #include "kernels/cpu/attention_avx512.h"
 
 #include <cstdint>
@@ -39,28 +39,38 @@ struct V16 {
   MIXCON_TILE_INLINE static reg fmadd(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
   MIXCON_TILE_INLINE static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
   MIXCON_TILE_INLINE static reg sum(const reg* v) { return avx512::sum16(v); }
-  // One cached row of head_dim values widened to float32 (exact), nc
-  // vectors of 16.
-  MIXCON_TILE_INLINE static void widen(DType t, const uint8_t* src, float* dst, int64_t nc) {
-    const uint16_t* h = reinterpret_cast<const uint16_t*>(src);
-    if (t == DType::F16) {
-      for (int64_t c = 0; c < nc; ++c)
-        _mm512_storeu_ps(dst + 16 * c, _mm512_cvtph_ps(_mm256_loadu_si256(
-                                           reinterpret_cast<const __m256i*>(h + 16 * c))));
-    } else if (t == DType::Q8_0) {  // d·q is exact in float32
-      const BlockQ8_0* b = reinterpret_cast<const BlockQ8_0*>(src);
-      for (int64_t c = 0; c < nc; ++c) {
-        const BlockQ8_0& blk = b[c / 2];
-        const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.qs + 16 * (c % 2)));
-        _mm512_storeu_ps(dst + 16 * c, _mm512_mul_ps(_mm512_set1_ps(_cvtsh_ss(blk.d)),
-                                                     _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q))));
+  MIXCON_TILE_INLINE static reg sum_pair(reg a, reg b) { return avx512::sum16_pair(a, b); }
+  MIXCON_TILE_INLINE static reg sum_rest(const reg* w) { return avx512::sum16_rest(w); }
+  // Chunks [c0, c0 + N) (16 values each) of a cached row of dtype R, as
+  // floats (exact). c0 is even: a q8_0 block's scale is converted once for
+  // its two chunks.
+  template <DType R, int N>
+  MIXCON_TILE_INLINE static void chunks(const uint8_t* row, int64_t c0, reg* out) {
+    __m512 d = _mm512_setzero_ps();
+    for (int c = 0; c < N; ++c) {
+      const int64_t cc = c0 + c;
+      if constexpr (R == DType::F32) {
+        out[c] = _mm512_loadu_ps(reinterpret_cast<const float*>(row) + 16 * cc);
+      } else if constexpr (R == DType::F16) {
+        out[c] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 32 * cc)));
+      } else if constexpr (R == DType::BF16) {
+        const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 32 * cc));
+        out[c] = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(b), 16));
+      } else {  // Q8_0: d·q is exact in float32
+        const BlockQ8_0& blk = reinterpret_cast<const BlockQ8_0*>(row)[cc / 2];
+        if (c == 0 || cc % 2 == 0) d = _mm512_cvtph_ps(_mm256_set1_epi16(static_cast<int16_t>(blk.d)));
+        const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.qs + 16 * (cc % 2)));
+        out[c] = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)));
       }
-    } else {
-      for (int64_t c = 0; c < nc; ++c) {
-        const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(h + 16 * c));
-        _mm512_storeu_ps(dst + 16 * c,
-                         _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(b), 16)));
-      }
+    }
+  }
+  // A cached row of nc chunks widened to dst.
+  template <DType R>
+  MIXCON_TILE_INLINE static void widen(const uint8_t* src, float* dst, int64_t nc) {
+    for (int64_t c = 0; c < nc; ++c) {
+      reg v;
+      chunks<R, 1>(src, c, &v);
+      store(dst + W * c, v);
     }
   }
 };

@@ -30,13 +30,20 @@ MIXCON_AVX2_INLINE __m256i tail_mask(int64_t left) {
 }
 
 // r[k] = the sum of v[k]'s 8 lanes, for k < 8, by a fixed tree of pairwise
-// horizontal adds.
-MIXCON_AVX2_INLINE __m256 sum8(const __m256* v) {
-  const __m256 a0 = _mm256_hadd_ps(v[0], v[1]), a1 = _mm256_hadd_ps(v[2], v[3]);
-  const __m256 a2 = _mm256_hadd_ps(v[4], v[5]), a3 = _mm256_hadd_ps(v[6], v[7]);
+// horizontal adds. Its first step (sum8_pair) can be taken as soon as a pair
+// of vectors exists, the rest (sum8_rest) on the 4 results: the same bits.
+MIXCON_AVX2_INLINE __m256 sum8_pair(__m256 a, __m256 b) { return _mm256_hadd_ps(a, b); }
+
+MIXCON_AVX2_INLINE __m256 sum8_rest(const __m256* a) {
   // Low half: vectors 0-3 (resp. 4-7) over lanes 0-3; high half: over lanes 4-7.
-  const __m256 b0 = _mm256_hadd_ps(a0, a1), b1 = _mm256_hadd_ps(a2, a3);
+  const __m256 b0 = _mm256_hadd_ps(a[0], a[1]), b1 = _mm256_hadd_ps(a[2], a[3]);
   return _mm256_add_ps(_mm256_permute2f128_ps(b0, b1, 0x20), _mm256_permute2f128_ps(b0, b1, 0x31));
+}
+
+MIXCON_AVX2_INLINE __m256 sum8(const __m256* v) {
+  const __m256 a[4] = {sum8_pair(v[0], v[1]), sum8_pair(v[2], v[3]), sum8_pair(v[4], v[5]),
+                       sum8_pair(v[6], v[7])};
+  return sum8_rest(a);
 }
 
 // The sum of v's 8 lanes by a fixed halving tree (8 → 4 → 2 → 1).

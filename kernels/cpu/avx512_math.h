@@ -39,12 +39,15 @@ MIXCON_AVX512_INLINE float hsum(__m512 v) {
 // r[k] = the sum of v[k]'s 16 lanes, for k < 16: the pairs of vectors are
 // folded by halves (256-bit, then 128-bit blocks, then within blocks), so
 // the 16 sums come out together after 15 adds instead of 16 separate
-// horizontal reductions. The order of the adds is fixed.
-MIXCON_AVX512_INLINE __m512 sum16(const __m512* v) {
-  __m512 w[8], z[4], g[2];
-  for (int i = 0; i < 8; ++i)  // w[i]: 8 partials of vector 2i, then of vector 2i+1
-    w[i] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0x44),
-                         _mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0xEE));
+// horizontal reductions. The order of the adds is fixed. Its first step
+// (sum16_pair, 8 partials each of two vectors) can be taken as soon as a
+// pair exists, the rest (sum16_rest) on the 8 results: the same bits.
+MIXCON_AVX512_INLINE __m512 sum16_pair(__m512 a, __m512 b) {
+  return _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
+}
+
+MIXCON_AVX512_INLINE __m512 sum16_rest(const __m512* w) {
+  __m512 z[4], g[2];
   for (int i = 0; i < 4; ++i)  // z[i]: 4 partials each of vectors 4i .. 4i+3
     z[i] = _mm512_add_ps(_mm512_shuffle_f32x4(w[2 * i], w[2 * i + 1], 0x88),
                          _mm512_shuffle_f32x4(w[2 * i], w[2 * i + 1], 0xDD));
@@ -56,6 +59,12 @@ MIXCON_AVX512_INLINE __m512 sum16(const __m512* v) {
                                  _mm512_shuffle_ps(g[0], g[1], _MM_SHUFFLE(3, 1, 3, 1)));
   const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
   return _mm512_permutexvar_ps(order, r);
+}
+
+MIXCON_AVX512_INLINE __m512 sum16(const __m512* v) {
+  __m512 w[8];
+  for (int i = 0; i < 8; ++i) w[i] = sum16_pair(v[2 * i], v[2 * i + 1]);
+  return sum16_rest(w);
 }
 
 // Rows i of r[16] become columns: r[j][i] = old r[i][j] (32-bit lanes, so
