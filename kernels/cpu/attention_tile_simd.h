@@ -35,8 +35,8 @@ namespace simd_tile {
 // share is the memory traffic. A decode step at a long context streams each
 // KV head from DRAM, and the hardware prefetchers run ahead of a walk in
 // address order only: the block's keys are read key after key by the first
-// query's scores (the others find them in L1), each value row is loaded once
-// for a pair of queries, and the rows the next phase reads are asked for
+// pair of queries' scores (the others find them in L1), each value row is
+// loaded once for a pair of queries, and the rows the next phase reads are asked for
 // into L2 while this one computes (the softmax makes no traffic of its own).
 // The former walk — each query through scores, softmax and values in turn,
 // scores reading 16 keys a chunk at a time (a 256-byte stride), and a burst
@@ -51,8 +51,9 @@ namespace simd_tile {
 // with one widening. Widening each block to floats in memory first (what a
 // prefill tile's 64 queries still share) cost such a step more than its
 // arithmetic: 8 stores and reloads of 64 bytes per key, for 2 queries. Same
-// harness, 2 threads, one process: f16 22.9 -> 30.8 GB/s, q8_0 12.5 -> 17.9
-// (the AVX2 path f16 19.1 -> 24.1, q8_0 9.1 -> 13.0); the same bits.
+// harness, 2 threads, old and new back to back: f16 22.9 -> 30.8 GB/s, q8_0
+// 12.5 -> 17.9 (the AVX2 path f16 19.1 -> 24.1, q8_0 9.1 -> 13.0); the same
+// bits.
 
 // Asks for the lines of one cached row into L2 (a hint: never faults).
 MIXCON_TILE_INLINE void prefetch_l2(const void* row, int64_t bytes) {
@@ -284,8 +285,8 @@ inline void attend_rows(const AttentionArgs& a, float scale, int64_t h0, int64_t
     // wide for a pair's registers go one query at a time (pair_block_scores
     // would score its two queries apart, group by group: AVX2 at head_dim 64
     // measured 20% slower so). Against one query at a time everywhere (same
-    // harness, 2 threads, A/B in one process): f32 cache at 32K tokens,
-    // decode +4-7%, a 512-token chunk +9%; a widened f16/q8_0 block +3-5%.
+    // harness, 2 threads): f32 cache at 32K tokens, decode +4-7% and a
+    // 512-token chunk +9% (A/B in one process); widened f16/q8_0 blocks +3-5%.
     const bool pairs = pairs_in_registers(nc);
     for (int64_t u = u0; u < nq; u += pairs ? 2 : 1) {
       const bool pair = pairs && u + 1 < nq;
