@@ -64,15 +64,6 @@ struct V16 {
       }
     }
   }
-  // A cached row of nc chunks widened to dst.
-  template <DType R>
-  MIXCON_TILE_INLINE static void widen(const uint8_t* src, float* dst, int64_t nc) {
-    for (int64_t c = 0; c < nc; ++c) {
-      reg v;
-      chunks<R, 1>(src, c, &v);
-      store(dst + W * c, v);
-    }
-  }
 };
 
 }  // namespace

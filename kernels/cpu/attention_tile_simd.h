@@ -3,8 +3,8 @@
 // kPairChunk (value chunks a pair of queries sums at a time),
 // zero/load/store/set1/fmadd/mul, sum (W vectors to one vector of their lane
 // sums, in a fixed order; sum_pair and sum_rest: its first step and the rest,
-// the same bits), chunks (W-value chunks of a cached f32/f16/bf16/q8_0 row as
-// floats) and widen (a cached row to floats in memory).
+// the same bits) and chunks (W-value chunks of a cached f32/f16/bf16/q8_0 row
+// as floats).
 // attention_avx512.cpp instantiates it 16 lanes wide, attention_avx2.cpp 8.
 //
 // Include it only inside a `#pragma GCC target` region for V's instruction
@@ -66,6 +66,16 @@ MIXCON_TILE_INLINE void prefetch_l2(const void* row, int64_t bytes) {
 // ones widened in registers, exactly; c0 is a multiple of the chunks in a
 // q8_0 block, as every caller's chunk groups are). The arithmetic on those
 // floats is the same for every R.
+
+// A cached row of nc chunks of dtype R widened to floats at dst.
+template <class V, DType R>
+MIXCON_TILE_INLINE void widen_row(const uint8_t* src, float* dst, int64_t nc) {
+  for (int64_t c = 0; c < nc; ++c) {
+    typename V::reg v;
+    V::template chunks<R, 1>(src, c, &v);
+    V::store(dst + V::W * c, v);
+  }
+}
 
 // The scaled scores of one query for the W keys kg[0, W): each a chain of
 // FMAs over head_dim in chunk order, the W chains reduced together by V::sum.
@@ -264,8 +274,8 @@ inline void attend_rows(const AttentionArgs& a, float scale, int64_t h0, int64_t
           prefetch_l2(rows.key(s0 + kB + j), rows.row_bytes);
           prefetch_l2(rows.value(s0 + kB + j), rows.row_bytes);
         }
-        V::template widen<C>(krow[j], kb + j * hd, nc);
-        V::template widen<C>(vrow[j], vb + j * hd, nc);
+        widen_row<V, C>(krow[j], kb + j * hd, nc);
+        widen_row<V, C>(vrow[j], vb + j * hd, nc);
         krow[j] = reinterpret_cast<const uint8_t*>(kb + j * hd);
         vrow[j] = reinterpret_cast<const uint8_t*>(vb + j * hd);
       }
