@@ -176,9 +176,12 @@ TEST(KernelPaths, AttentionEveryPathMatchesAFloat64Reference) {
   struct Case {
     int64_t n, pos0, heads, kv_heads, hd;
   };
+  // Pairs of queries score together where a pair's sums fit the registers:
+  // 8 chunks (AVX2 at 64, AVX-512 at 128) in decode and, on AVX-512, in a chunk.
   const Case cases[] = {{1, 300, 8, 2, 64}, {5, 70, 4, 4, 128}, {20, 3, 6, 2, 48},
                         {3, 200, 2, 1, 256}, {4, 65, 4, 2, 24}, {1, 0, 2, 2, 16},
-                        {2, 40, 2, 1, 20}};  // 20: no SIMD tile takes it
+                        {2, 40, 2, 1, 20},  // 20: no SIMD tile takes it
+                        {1, 90, 6, 2, 128}, {6, 40, 4, 2, 128}};
   for (const Case& c : cases) {
     const int64_t keys = c.pos0 + c.n, kvd = c.kv_heads * c.hd, qd = c.heads * c.hd;
     const std::vector<float> q = rnd(c.n * qd, 71), k32 = rnd(keys * kvd, 72), v32 = rnd(keys * kvd, 73);

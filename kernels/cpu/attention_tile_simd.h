@@ -162,9 +162,51 @@ MIXCON_TILE_INLINE void pair_scores_of(const float* q0, const float* q1, const u
   V::store(sc1, V::mul(V::sum_rest(w1), V::set1(scale)));
 }
 
-// Whether pair_block_scores keeps a pair's sums in registers for heads of
-// nc chunks (else it scores the two queries one after the other).
-constexpr bool pairs_in_registers(int64_t nc) { return nc == 1 || nc == 2 || nc == 4; }
+// The same for heads of NC > 4 chunks, whose two queries' chunks would not
+// fit in the registers beside the sums: the queries are read from L1 at each
+// product instead, a key's chunks widened one at a time.
+template <class V, DType R, int NC>
+MIXCON_TILE_INLINE void pair_scores_wide(const float* q0, const float* q1, const uint8_t* const* kg,
+                                         float scale, float* sc0, float* sc1) {
+  constexpr int W = V::W;
+  typename V::reg w0[W / 2], w1[W / 2];
+  for (int jj = 0; jj < W; jj += 2) {
+    typename V::reg t0[2], t1[2];
+    for (int k = 0; k < 2; ++k) {
+      t0[k] = t1[k] = V::zero();
+      for (int c = 0; c < NC; ++c) {
+        typename V::reg kc;
+        V::template chunks<R, 1>(kg[jj + k], c, &kc);
+        t0[k] = V::fmadd(V::load(q0 + W * c), kc, t0[k]);
+        t1[k] = V::fmadd(V::load(q1 + W * c), kc, t1[k]);
+      }
+    }
+    w0[jj / 2] = V::sum_pair(t0[0], t0[1]);
+    w1[jj / 2] = V::sum_pair(t1[0], t1[1]);
+  }
+  V::store(sc0, V::mul(V::sum_rest(w0), V::set1(scale)));
+  V::store(sc1, V::mul(V::sum_rest(w1), V::set1(scale)));
+}
+
+// A narrow cache read by at most this many queries (a decode step's heads
+// of one KV group) is widened in registers at every read; more queries share
+// one widening per block. Widening to kb/vb cost a decode step's tile more
+// than its arithmetic (stores and reloads of 4 bytes per cached value for
+// 1-2 queries); read in registers, a pair of queries widens each key once.
+constexpr int64_t kWidenInRegistersQueries = 4;
+
+// Whether a tile of nq queries scores pairs of them together for heads of nc
+// chunks (pair_block_scores scores the two queries apart at other widths).
+// Heads of 8 chunks (AVX-512 at head_dim 128, AVX2 at 64) read their queries
+// from L1: on AVX-512 faster than one query at a time (2 threads, 16K
+// tokens: decode +8-16%, a 64-token tile +10%), on AVX2 only for a decode
+// step's few queries (decode +7-28%; a prefill tile, whose other queries
+// read the keys from L1 anyway, 10% slower).
+template <class V>
+bool pairs_in_registers(int64_t nc, int64_t nq) {
+  return nc == 1 || nc == 2 || nc == 4 ||
+         (nc == 8 && (V::W == 16 || nq <= kWidenInRegistersQueries));
+}
 
 // sc0/sc1[0, W) = scores of queries q0 and q1 for the keys kg[0, W).
 template <class V, DType R>
@@ -174,6 +216,7 @@ MIXCON_TILE_INLINE void pair_block_scores(const float* q0, const float* q1, cons
     case 1: return pair_scores_of<V, R, 1>(q0, q1, kg, scale, sc0, sc1);
     case 2: return pair_scores_of<V, R, 2>(q0, q1, kg, scale, sc0, sc1);
     case 4: return pair_scores_of<V, R, 4>(q0, q1, kg, scale, sc0, sc1);
+    case 8: return pair_scores_wide<V, R, 8>(q0, q1, kg, scale, sc0, sc1);
     default:
       block_scores<V, R>(q0, kg, 1, nc, scale, sc0);
       block_scores<V, R>(q1, kg, 1, nc, scale, sc1);
@@ -291,13 +334,13 @@ inline void attend_rows(const AttentionArgs& a, float scale, int64_t h0, int64_t
     // Pairs of queries walk the keys together (a pair over the later one's
     // keys; the earlier one's extra scores go unused), the first pair
     // streaming them from memory and asking for the block's values into L2,
-    // a group of W rows at a time; the others find the keys in L1. Heads too
-    // wide for a pair's registers go one query at a time (pair_block_scores
-    // would score its two queries apart, group by group: AVX2 at head_dim 64
-    // measured 20% slower so). Against one query at a time everywhere (same
-    // harness, 2 threads): f32 cache at 32K tokens, decode +4-7% and a
-    // 512-token chunk +9% (A/B in one process); widened f16/q8_0 blocks +3-5%.
-    const bool pairs = pairs_in_registers(nc);
+    // a group of W rows at a time; the others find the keys in L1. Where
+    // pairs_in_registers says no, one query at a time (pair_block_scores
+    // would score its two queries apart, group by group: AVX2 measured 20%
+    // slower so). Against one query at a time everywhere (same harness, 2
+    // threads): f32 cache at 32K tokens, decode +4-7% and a 512-token chunk
+    // +9% (A/B in one process); widened f16/q8_0 blocks +3-5%.
+    const bool pairs = pairs_in_registers<V>(nc, nq);
     for (int64_t u = u0; u < nq; u += pairs ? 2 : 1) {
       const bool pair = pairs && u + 1 < nq;
       const int64_t ng = (nb[pair ? u + 1 : u] + W - 1) / W;
@@ -336,13 +379,6 @@ inline void attend_rows(const AttentionArgs& a, float scale, int64_t h0, int64_t
     for (int64_t e = 0; e < hd; ++e) out[e] = acc[u * hd + e] * inv;
   }
 }
-
-// A narrow cache read by at most this many queries (a decode step's heads
-// of one KV group) is widened in registers at every read; more queries share
-// one widening per block. Widening to kb/vb cost a decode step's tile more
-// than its arithmetic (stores and reloads of 4 bytes per cached value for
-// 1-2 queries); read in registers, the second query widens its keys again.
-constexpr int64_t kWidenInRegistersQueries = 4;
 
 template <class V>
 MIXCON_TILE_INLINE void attend_tile(const AttentionArgs& a, float scale, int64_t h0, int64_t nh,
