@@ -357,10 +357,11 @@ TEST(KernelsCpu, AttentionChunkEqualsOneQueryAtATimeBitwise) {
 // An f16/bf16/q8_0 cache is widened exactly as it is read (in registers for
 // the few queries of a decode step, once per key block for a chunk):
 // attention over it equals, bitwise, attention over an f32 cache holding the
-// rounded values — for a decode step of 4 heads per KV head (two pairs), of
-// 3 (a pair and one) and of 1, and for a prefill chunk.
+// rounded values — for a decode step of 8 heads per KV head (four pairs; a
+// q8_0 cache widened per block), of 4 (two pairs), of 3 (a pair and one) and
+// of 1, and for a prefill chunk.
 TEST(KernelsCpu, AttentionOverANarrowCacheEqualsTheF32CacheOfItsValues) {
-  for (int64_t H : {8, 6, 2}) {
+  for (int64_t H : {16, 8, 6, 2}) {
     for (DType t : {DType::F16, DType::BF16, DType::Q8_0}) {
       const int64_t G = 2, hd = 64, pos0 = 150, n = 21, kvd = G * hd, rows = pos0 + n;
       std::vector<float> q = rnd(n * H * hd, 11, 2.0f), k = rnd(rows * kvd, 12, 2.0f),

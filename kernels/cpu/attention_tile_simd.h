@@ -188,12 +188,20 @@ MIXCON_TILE_INLINE void pair_scores_wide(const float* q0, const float* q1, const
   V::store(sc1, V::mul(V::sum_rest(w1), V::set1(scale)));
 }
 
-// A narrow cache read by at most this many queries (a decode step's heads
-// of one KV group) is widened in registers at every read; more queries share
-// one widening per block. Widening to kb/vb cost a decode step's tile more
-// than its arithmetic (stores and reloads of 4 bytes per cached value for
-// 1-2 queries); read in registers, a pair of queries widens each key once.
-constexpr int64_t kWidenInRegistersQueries = 4;
+// A decode step's tile: the heads of one KV group, for the commonest groups.
+constexpr int64_t kDecodeQueries = 4;
+
+// Whether a narrow cache read by nq queries is widened in registers at every
+// read (a pair of queries widening each key once) rather than once per block
+// into kb/vb for all of them. Widening into memory cost a decode step's tile
+// more than its arithmetic (stores and reloads of 4 bytes per cached value
+// for 1-2 queries). For groups of 8 (2 threads, 16K tokens): f16/bf16 the
+// same at head_dim 64 and 20-40% faster at 128 in registers (the widened
+// block, 64 KiB, no longer fits L1), q8_0 20-30% slower (its conversions,
+// four times over); 16 queries of f16 were 7% slower in registers.
+constexpr bool widen_in_registers(DType t, int64_t nq) {
+  return nq <= (t == DType::Q8_0 ? kDecodeQueries : 2 * kDecodeQueries);
+}
 
 // Whether a tile of nq queries scores pairs of them together for heads of nc
 // chunks (pair_block_scores scores the two queries apart at other widths).
@@ -205,7 +213,7 @@ constexpr int64_t kWidenInRegistersQueries = 4;
 template <class V>
 bool pairs_in_registers(int64_t nc, int64_t nq) {
   return nc == 1 || nc == 2 || nc == 4 ||
-         (nc == 8 && (V::W == 16 || nq <= kWidenInRegistersQueries));
+         (nc == 8 && (V::W == 16 || nq <= kDecodeQueries));
 }
 
 // sc0/sc1[0, W) = scores of queries q0 and q1 for the keys kg[0, W).
@@ -383,7 +391,7 @@ inline void attend_rows(const AttentionArgs& a, float scale, int64_t h0, int64_t
 template <class V>
 MIXCON_TILE_INLINE void attend_tile(const AttentionArgs& a, float scale, int64_t h0, int64_t nh,
                                     int64_t i0, int64_t i1, float* scratch) {
-  const bool few = (i1 - i0) * nh <= kWidenInRegistersQueries;
+  const bool few = widen_in_registers(a.kv_dtype, (i1 - i0) * nh);
   switch (a.kv_dtype) {
     case DType::F16:
       return few ? attend_rows<V, DType::F16, false>(a, scale, h0, nh, i0, i1, scratch)
