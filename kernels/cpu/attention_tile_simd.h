@@ -136,23 +136,40 @@ MIXCON_TILE_INLINE void block_scores(const float* q, const uint8_t* const* krow,
 // The scaled scores of two queries for the W keys kg[0, W), each key's rows
 // read once for both: the same chains and reduction as scores_of, the
 // reduction's first step taken per pair of keys (V::sum_pair) so that only
-// W/2 partial vectors per query stay live.
+// W/2 partial vectors per query stay live. Up to 4 chunks the queries' and
+// a key's chunks are held in registers; wider heads read the queries from L1
+// at each product and widen a key a chunk at a time.
 template <class V, DType R, int NC>
 MIXCON_TILE_INLINE void pair_scores_of(const float* q0, const float* q1, const uint8_t* const* kg,
                                        float scale, float* sc0, float* sc1) {
   constexpr int W = V::W;
-  typename V::reg qv0[NC], qv1[NC], w0[W / 2], w1[W / 2];
-  for (int c = 0; c < NC; ++c) qv0[c] = V::load(q0 + W * c);
-  for (int c = 0; c < NC; ++c) qv1[c] = V::load(q1 + W * c);
+  constexpr bool kHold = NC <= 4;
+  constexpr int kHeld = kHold ? NC : 1;
+  typename V::reg qv0[kHeld], qv1[kHeld], w0[W / 2], w1[W / 2];
+  if constexpr (kHold)
+    for (int c = 0; c < NC; ++c) {
+      qv0[c] = V::load(q0 + W * c);
+      qv1[c] = V::load(q1 + W * c);
+    }
   for (int jj = 0; jj < W; jj += 2) {
     typename V::reg t0[2], t1[2];
     for (int k = 0; k < 2; ++k) {
-      typename V::reg kc[NC];
-      V::template chunks<R, NC>(kg[jj + k], 0, kc);
+      typename V::reg kc[kHeld];
+      if constexpr (kHold) V::template chunks<R, NC>(kg[jj + k], 0, kc);
       t0[k] = t1[k] = V::zero();
       for (int c = 0; c < NC; ++c) {
-        t0[k] = V::fmadd(qv0[c], kc[c], t0[k]);
-        t1[k] = V::fmadd(qv1[c], kc[c], t1[k]);
+        typename V::reg kv, a0, a1;
+        if constexpr (kHold) {
+          kv = kc[c];
+          a0 = qv0[c];
+          a1 = qv1[c];
+        } else {
+          V::template chunks<R, 1>(kg[jj + k], c, &kv);
+          a0 = V::load(q0 + W * c);
+          a1 = V::load(q1 + W * c);
+        }
+        t0[k] = V::fmadd(a0, kv, t0[k]);
+        t1[k] = V::fmadd(a1, kv, t1[k]);
       }
     }
     w0[jj / 2] = V::sum_pair(t0[0], t0[1]);
@@ -162,30 +179,19 @@ MIXCON_TILE_INLINE void pair_scores_of(const float* q0, const float* q1, const u
   V::store(sc1, V::mul(V::sum_rest(w1), V::set1(scale)));
 }
 
-// The same for heads of NC > 4 chunks, whose two queries' chunks would not
-// fit in the registers beside the sums: the queries are read from L1 at each
-// product instead, a key's chunks widened one at a time.
-template <class V, DType R, int NC>
-MIXCON_TILE_INLINE void pair_scores_wide(const float* q0, const float* q1, const uint8_t* const* kg,
-                                         float scale, float* sc0, float* sc1) {
-  constexpr int W = V::W;
-  typename V::reg w0[W / 2], w1[W / 2];
-  for (int jj = 0; jj < W; jj += 2) {
-    typename V::reg t0[2], t1[2];
-    for (int k = 0; k < 2; ++k) {
-      t0[k] = t1[k] = V::zero();
-      for (int c = 0; c < NC; ++c) {
-        typename V::reg kc;
-        V::template chunks<R, 1>(kg[jj + k], c, &kc);
-        t0[k] = V::fmadd(V::load(q0 + W * c), kc, t0[k]);
-        t1[k] = V::fmadd(V::load(q1 + W * c), kc, t1[k]);
-      }
-    }
-    w0[jj / 2] = V::sum_pair(t0[0], t0[1]);
-    w1[jj / 2] = V::sum_pair(t1[0], t1[1]);
+// sc0/sc1[0, W) = scores of queries q0 and q1 for the keys kg[0, W).
+template <class V, DType R>
+MIXCON_TILE_INLINE void pair_block_scores(const float* q0, const float* q1, const uint8_t* const* kg,
+                                          int64_t nc, float scale, float* sc0, float* sc1) {
+  switch (nc) {
+    case 1: return pair_scores_of<V, R, 1>(q0, q1, kg, scale, sc0, sc1);
+    case 2: return pair_scores_of<V, R, 2>(q0, q1, kg, scale, sc0, sc1);
+    case 4: return pair_scores_of<V, R, 4>(q0, q1, kg, scale, sc0, sc1);
+    case 8: return pair_scores_of<V, R, 8>(q0, q1, kg, scale, sc0, sc1);
+    default:
+      block_scores<V, R>(q0, kg, 1, nc, scale, sc0);
+      block_scores<V, R>(q1, kg, 1, nc, scale, sc1);
   }
-  V::store(sc0, V::mul(V::sum_rest(w0), V::set1(scale)));
-  V::store(sc1, V::mul(V::sum_rest(w1), V::set1(scale)));
 }
 
 // A decode step's tile: the heads of one KV group, for the commonest groups.
@@ -214,21 +220,6 @@ template <class V>
 bool pairs_in_registers(int64_t nc, int64_t nq) {
   return nc == 1 || nc == 2 || nc == 4 ||
          (nc == 8 && (V::W == 16 || nq <= kDecodeQueries));
-}
-
-// sc0/sc1[0, W) = scores of queries q0 and q1 for the keys kg[0, W).
-template <class V, DType R>
-MIXCON_TILE_INLINE void pair_block_scores(const float* q0, const float* q1, const uint8_t* const* kg,
-                                          int64_t nc, float scale, float* sc0, float* sc1) {
-  switch (nc) {
-    case 1: return pair_scores_of<V, R, 1>(q0, q1, kg, scale, sc0, sc1);
-    case 2: return pair_scores_of<V, R, 2>(q0, q1, kg, scale, sc0, sc1);
-    case 4: return pair_scores_of<V, R, 4>(q0, q1, kg, scale, sc0, sc1);
-    case 8: return pair_scores_wide<V, R, 8>(q0, q1, kg, scale, sc0, sc1);
-    default:
-      block_scores<V, R>(q0, kg, 1, nc, scale, sc0);
-      block_scores<V, R>(q1, kg, 1, nc, scale, sc1);
-  }
 }
 
 // For each of the QG queries g: qacc[g][W·c0 .. W·(c0+NC)) += Σ_j p[g][j] · v_j
