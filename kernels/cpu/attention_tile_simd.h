@@ -46,14 +46,14 @@ namespace simd_tile {
 // narrow ones bound by widening their rows). L1 prefetches (T0) instead of
 // L2 ones made it slower: each holds one of the core's few L1 miss buffers.
 //
-// A narrow cache (f16/bf16/q8_0) read by a decode step's 1-4 queries is
-// widened in registers as it is read, and a pair of queries scores each key
-// with one widening. Widening each block to floats in memory first (what a
-// prefill tile's 64 queries still share) cost such a step more than its
-// arithmetic: 8 stores and reloads of 64 bytes per key, for 2 queries. Same
-// harness, 2 threads, old and new back to back: f16 22.9 -> 30.8 GB/s, q8_0
-// 12.5 -> 17.9 (the AVX2 path f16 19.1 -> 24.1, q8_0 9.1 -> 13.0); the same
-// bits.
+// A narrow cache (f16/bf16/q8_0) read by a decode step's few queries (see
+// widen_in_registers) is widened in registers as it is read, and a pair of
+// queries scores each key with one widening. Widening each block to floats
+// in memory first (what a prefill tile's 64 queries still share) cost such a
+// step more than its arithmetic: 8 stores and reloads of 64 bytes per key,
+// for 2 queries. Same harness, 2 threads, old and new back to back: f16
+// 22.9 -> 30.8 GB/s, q8_0 12.5 -> 17.9 (the AVX2 path f16 19.1 -> 24.1, q8_0
+// 9.1 -> 13.0); the same bits.
 
 // Asks for the lines of one cached row into L2 (a hint: never faults).
 MIXCON_TILE_INLINE void prefetch_l2(const void* row, int64_t bytes) {
