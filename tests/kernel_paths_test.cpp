@@ -181,7 +181,8 @@ TEST(KernelPaths, AttentionEveryPathMatchesAFloat64Reference) {
   const Case cases[] = {{1, 300, 8, 2, 64}, {5, 70, 4, 4, 128}, {20, 3, 6, 2, 48},
                         {3, 200, 2, 1, 256}, {4, 65, 4, 2, 24}, {1, 0, 2, 2, 16},
                         {2, 40, 2, 1, 20},  // 20: no SIMD tile takes it
-                        {1, 90, 6, 2, 128}, {6, 40, 4, 2, 128}};
+                        {1, 90, 6, 2, 128}, {6, 40, 4, 2, 128},
+                        {1, 150, 8, 1, 64}};  // one KV head: 2 threads split its group
   for (const Case& c : cases) {
     const int64_t keys = c.pos0 + c.n, kvd = c.kv_heads * c.hd, qd = c.heads * c.hd;
     const std::vector<float> q = rnd(c.n * qd, 71), k32 = rnd(keys * kvd, 72), v32 = rnd(keys * kvd, 73);

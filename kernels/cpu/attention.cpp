@@ -124,10 +124,24 @@ void attention(const AttentionArgs& a, const ExecContext& cx) {
   const int64_t group = a.n_heads / a.n_kv_heads;
   int64_t nh = group < kQueryTile ? group : kQueryTile;
   while (group % nh != 0) --nh;
+  const int64_t work = a.n_tokens * a.n_heads * (a.pos0 + a.n_tokens) * hd * 2;
+  const int nt = threads_for(work, cx.n_threads);
+  // Fewer tiles than threads (a decode step of a model with fewer KV heads
+  // than threads: MQA, or 4 KV heads on 8 threads): a KV group's heads are
+  // split over more tiles, each streaming the KV head for its share of the
+  // heads. Each query's arithmetic is its own, so the bits do not change.
+  // MQA (16 heads on 1 KV head, head_dim 128, 16K tokens) on 2 threads:
+  // decode attention 1.7x (f32, q8_0 cache) to 2.1x (f16) faster.
+  auto tiles_for = [&](int64_t heads) {
+    return (a.n_tokens + kQueryTile / heads - 1) / (kQueryTile / heads) * (a.n_heads / heads);
+  };
+  while (nh > 1 && tiles_for(nh) < nt) {
+    --nh;
+    while (group % nh != 0) --nh;
+  }
   const int64_t tile_tokens = kQueryTile / nh;
   const int64_t head_blocks = a.n_heads / nh;
   const int64_t tiles = (a.n_tokens + tile_tokens - 1) / tile_tokens;
-  const int64_t work = a.n_tokens * a.n_heads * (a.pos0 + a.n_tokens) * hd * 2;
 #if defined(__x86_64__) || defined(__i386__)
   const bool avx512 = kernel_path() == KernelPath::Avx512 && attention_avx512_handles(hd);
   const bool avx2 = kernel_path() == KernelPath::Avx2 && attention_avx2_handles(hd);
@@ -151,7 +165,7 @@ void attention(const AttentionArgs& a, const ExecContext& cx) {
   // attention; balanced at run time the chunk's attention runs in ~half the
   // time (512-token prefill +1.4%, 2048 tokens +3-6.5%, A/B in one
   // process; the same bits: every tile is computed alone).
-  parallel_balanced(threads_for(work, cx.n_threads), tiles * head_blocks, run_tile);
+  parallel_balanced(nt, tiles * head_blocks, run_tile);
 }
 
 }  // namespace cpu
