@@ -36,8 +36,9 @@ namespace simd_tile {
 // KV head from DRAM, and the hardware prefetchers run ahead of a walk in
 // address order only: the block's keys are read key after key by the first
 // pair of queries' scores (the others find them in L1), each value row is
-// loaded once for a pair of queries, and the rows the next phase reads are asked for
-// into L2 while this one computes (the softmax makes no traffic of its own).
+// loaded once for a pair of queries, and the rows the next phase reads are
+// asked for into L2 while this one computes (the softmax makes no traffic of
+// its own).
 // The former walk — each query through scores, softmax and values in turn,
 // scores reading 16 keys a chunk at a time (a 256-byte stride), and a burst
 // of L1 prefetches per block — read an f32 cache at ~0.6 of the bandwidth
@@ -81,7 +82,8 @@ MIXCON_TILE_INLINE void widen_row(const uint8_t* src, float* dst, int64_t nc) {
 // FMAs over head_dim in chunk order, the W chains reduced together by V::sum.
 // Keys are walked one after the other (address order).
 template <class V, DType R, int NC>
-MIXCON_TILE_INLINE typename V::reg scores_of(const float* q, const uint8_t* const* kg, float scale) {
+MIXCON_TILE_INLINE typename V::reg scores_of(const float* q, const uint8_t* const* kg,
+                                             float scale) {
   constexpr int W = V::W;
   typename V::reg qv[NC];
   for (int c = 0; c < NC; ++c) qv[c] = V::load(q + W * c);
@@ -179,18 +181,17 @@ MIXCON_TILE_INLINE void pair_scores_of(const float* q0, const float* q1, const u
   V::store(sc1, V::mul(V::sum_rest(w1), V::set1(scale)));
 }
 
-// sc0/sc1[0, W) = scores of queries q0 and q1 for the keys kg[0, W).
+// sc0/sc1[0, W) = scores of queries q0 and q1 for the keys kg[0, W), for
+// the head widths pairs_in_registers admits (nc = 1, 2, 4 or 8 chunks).
 template <class V, DType R>
-MIXCON_TILE_INLINE void pair_block_scores(const float* q0, const float* q1, const uint8_t* const* kg,
-                                          int64_t nc, float scale, float* sc0, float* sc1) {
+MIXCON_TILE_INLINE void pair_block_scores(const float* q0, const float* q1,
+                                          const uint8_t* const* kg, int64_t nc, float scale,
+                                          float* sc0, float* sc1) {
   switch (nc) {
     case 1: return pair_scores_of<V, R, 1>(q0, q1, kg, scale, sc0, sc1);
     case 2: return pair_scores_of<V, R, 2>(q0, q1, kg, scale, sc0, sc1);
     case 4: return pair_scores_of<V, R, 4>(q0, q1, kg, scale, sc0, sc1);
-    case 8: return pair_scores_of<V, R, 8>(q0, q1, kg, scale, sc0, sc1);
-    default:
-      block_scores<V, R>(q0, kg, 1, nc, scale, sc0);
-      block_scores<V, R>(q1, kg, 1, nc, scale, sc1);
+    default: return pair_scores_of<V, R, 8>(q0, q1, kg, scale, sc0, sc1);
   }
 }
 
@@ -209,8 +210,9 @@ constexpr bool widen_in_registers(DType t, int64_t nq) {
   return nq <= (t == DType::Q8_0 ? kDecodeQueries : 2 * kDecodeQueries);
 }
 
-// Whether a tile of nq queries scores pairs of them together for heads of nc
-// chunks (pair_block_scores scores the two queries apart at other widths).
+// Whether a tile of nq queries scores pairs of them together (by
+// pair_block_scores) for heads of nc chunks; other widths go one query at a
+// time.
 // Heads of 8 chunks (AVX-512 at head_dim 128, AVX2 at 64) read their queries
 // from L1: on AVX-512 faster than one query at a time (2 threads, 16K
 // tokens: decode +8-16%, a 64-token tile +10%), on AVX2 only for a decode
@@ -267,8 +269,8 @@ MIXCON_TILE_INLINE void add_all_values(float* const* qacc, const float* const* p
 // narrow block's rows are widened to floats once (kb, vb) and read from
 // there, else every read widens the cached row in registers.
 template <class V, DType C, bool Widen>
-inline void attend_rows(const AttentionArgs& a, float scale, int64_t h0, int64_t nh,
-                                    int64_t i0, int64_t i1, float* scratch) {
+inline void attend_rows(const AttentionArgs& a, float scale, int64_t h0, int64_t nh, int64_t i0,
+                        int64_t i1, float* scratch) {
   constexpr int W = V::W;
   constexpr DType R = Widen ? DType::F32 : C;  // how the math reads a row
   constexpr int64_t kQ = kAttentionQueryTile;
@@ -334,11 +336,11 @@ inline void attend_rows(const AttentionArgs& a, float scale, int64_t h0, int64_t
     // keys; the earlier one's extra scores go unused), the first pair
     // streaming them from memory and asking for the block's values into L2,
     // a group of W rows at a time; the others find the keys in L1. Where
-    // pairs_in_registers says no, one query at a time (pair_block_scores
-    // would score its two queries apart, group by group: AVX2 measured 20%
-    // slower so). Against one query at a time everywhere (same harness, 2
-    // threads): f32 cache at 32K tokens, decode +4-7% and a 512-token chunk
-    // +9% (A/B in one process); widened f16/q8_0 blocks +3-5%.
+    // pairs_in_registers says no, one query at a time (two queries scored
+    // apart group by group, AVX2 measured 20% slower). Against one query at
+    // a time everywhere (same harness, 2 threads): f32 cache at 32K tokens,
+    // decode +4-7% and a 512-token chunk +9% (A/B in one process); widened
+    // f16/q8_0 blocks +3-5%.
     const bool pairs = pairs_in_registers<V>(nc, nq);
     for (int64_t u = u0; u < nq; u += pairs ? 2 : 1) {
       const bool pair = pairs && u + 1 < nq;
@@ -349,9 +351,11 @@ inline void attend_rows(const AttentionArgs& a, float scale, int64_t h0, int64_t
       }
       for (int64_t g = 0; g < ng; ++g) {
         if (u == u0 && !Widen)
-          for (int64_t j = W * g; j < W * g + W && j < block; ++j) prefetch_l2(vrow[j], rows.row_bytes);
+          for (int64_t j = W * g; j < W * g + W && j < block; ++j)
+            prefetch_l2(vrow[j], rows.row_bytes);
         if (pair)
-          pair_block_scores<V, R>(q[u], q[u + 1], krow + W * g, nc, scale, sc[u] + W * g, sc[u + 1] + W * g);
+          pair_block_scores<V, R>(q[u], q[u + 1], krow + W * g, nc, scale, sc[u] + W * g,
+                                  sc[u + 1] + W * g);
         else
           block_scores<V, R>(q[u], krow + W * g, 1, nc, scale, sc[u] + W * g);
       }
@@ -359,7 +363,8 @@ inline void attend_rows(const AttentionArgs& a, float scale, int64_t h0, int64_t
     // The softmax makes no memory traffic: the next block's keys are asked
     // for before it.
     if (!Widen)
-      for (int64_t j = s0 + kB; j < s0 + 2 * kB && j < max_keys; ++j) prefetch_l2(rows.key(j), rows.row_bytes);
+      for (int64_t j = s0 + kB; j < s0 + 2 * kB && j < max_keys; ++j)
+        prefetch_l2(rows.key(j), rows.row_bytes);
     for (int64_t u = u0; u < nq; ++u) online_softmax_block(sc[u], nb[u], &m[u], &l[u], qacc[u], hd);
     // Values by pairs of queries over the keys both see — nb never falls
     // from one query to the next (token-major) — then the second alone over
@@ -367,7 +372,8 @@ inline void attend_rows(const AttentionArgs& a, float scale, int64_t h0, int64_t
     int64_t u = u0;
     for (; u + 2 <= nq; u += 2) {
       add_all_values<V, R, 2>(qacc + u, p + u, 0, nb[u], vrow, nc);
-      if (nb[u + 1] > nb[u]) add_all_values<V, R, 1>(qacc + u + 1, p + u + 1, nb[u], nb[u + 1], vrow, nc);
+      if (nb[u + 1] > nb[u])
+        add_all_values<V, R, 1>(qacc + u + 1, p + u + 1, nb[u], nb[u + 1], vrow, nc);
     }
     if (u < nq) add_all_values<V, R, 1>(qacc + u, p + u, 0, nb[u], vrow, nc);
   }

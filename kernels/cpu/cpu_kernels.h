@@ -63,9 +63,10 @@ void rope(float* x, int64_t n, int64_t row_stride, int64_t n_heads, int64_t head
 // ---- attention.cpp ------------------------------------------------------------
 // Queries walk the cache kAttentionQueryTile at a time, keys in blocks of
 // kAttentionKeyBlock; scratch: kAttentionScratchRows·head_dim floats per
-// thread (accumulators, the transposed key block, a widened value block and
-// key row for an f16/bf16 cache). A prefill tile streams its KV head's whole
-// cache once for all its queries: 64 queries (32 tokens of a 2-head group)
+// thread (the tile's accumulators; a key block — transposed by the portable
+// tile, widened from a narrow cache by the SIMD ones — and its values; one
+// more row). A prefill tile streams its KV head's whole cache once for all
+// its queries: 64 queries (32 tokens of a 2-head group)
 // instead of 16 took a 512-token chunk at 16K tokens of context from ~1.35 s
 // to ~1.1-1.17 s (bench-small q8_0, int8 activations, 2 threads; attention
 // ~0.78 -> ~0.6 s of it; 128 measured the same as 64). Every query computes
