@@ -161,14 +161,50 @@ TEST(Q8Activations, ProductsMatchTheBlockFormulaOnEveryPath) {
                   << where << " rows=" << rows << " cols=" << cols << " n=" << n;
             EXPECT_EQ(y2, y) << where << ": thread counts differ";
             if (p == KernelPath::Portable) portable = y;
-            // A VNNI prefill sums blocks in the portable (canonical) order.
-            const bool has_vnni = p == KernelPath::Avx512 ? cpu::cpu_has_avx512_vnni() || cpu::cpu_has_avx_vnni()
-                                  : p == KernelPath::Avx2 ? cpu::cpu_has_avx_vnni()
-                                                          : false;
-            if (vnni && has_vnni && n > 1) EXPECT_EQ(y, portable) << where << ": not the canonical order";
+            // Every prefill kernel (VNNI or AVX2's vpmaddubsw) sums blocks in
+            // the portable (canonical) order.
+            if (n > 1) EXPECT_EQ(y, portable) << where << ": not the canonical order";
           }
       }
     }
+  }
+}
+
+// The largest pair products an int8 dot product can meet: q_w = -128 next
+// to -128 (or 127 to 127) times q_x = ∓127 (activations are clamped to
+// ±127), in every row's every pair. Without VNNI, AVX2 adds byte pairs in
+// saturating int16 (|q_w|·|q_x| twice: 32512 fits; a q_x of -128 would not).
+TEST(Q8Activations, ExtremeBytesDoNotSaturateOnAnyPath) {
+  const int64_t rows = 16, cols = 64;
+  std::vector<uint8_t> w(size_t(rows * dtype_row_bytes(DType::Q8_0, cols)));
+  BlockQ8_0* wb = reinterpret_cast<BlockQ8_0*>(w.data());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t b = 0; b < cols / 32; ++b) {
+      BlockQ8_0& blk = wb[r * cols / 32 + b];
+      blk.d = 0x3C00;  // 1.0
+      for (int j = 0; j < 32; ++j) blk.qs[j] = static_cast<int8_t>((j / 2 + r) % 2 ? -128 : 127);
+    }
+  const MatrixRef m{DType::Q8_0, rows, cols, dtype_row_bytes(DType::Q8_0, cols), w.data()};
+  for (int64_t n : {1, 5}) {
+    std::vector<float> x(size_t(n * cols));
+    for (int64_t i = 0; i < n * cols; ++i) x[size_t(i)] = (i % cols / 2) % 2 ? -1.0f : 1.0f;
+    Quantized q = quantize(x, n, cols);
+    std::vector<double> mag;
+    const std::vector<double> ref = reference(w, rows, cols, q.a, &mag);
+    // Even rows: every product 127·127 or (-128)·(-127); odd rows the negatives.
+    ASSERT_NEAR(ref[0], 2 * (16 * 127.0 * 127 + 16 * 128.0 * 127) / 127, 1e-3);
+    for (KernelPath p : kPaths)
+      for (bool vnni : {true, false}) {
+        ForcedPath f(p);
+        if (!f.ok()) continue;
+        cpu::allow_vnni(vnni);
+        const std::vector<float> y = product(m, q.a, 1);
+        cpu::allow_vnni(true);
+        for (size_t j = 0; j < y.size(); ++j)
+          // A saturated pair (32767 for 32512) would be off by 0.8%.
+          EXPECT_NEAR(y[j], ref[j], 1e-6 * mag[j])
+              << cpu::kernel_path_name(p) << (vnni ? "" : " without VNNI") << " n=" << n << " output " << j;
+      }
   }
 }
 

@@ -1,7 +1,7 @@
 // y[x.n, w.rows] = x · wᵀ for q8_0 weights and activations already rounded
 // to int8 (q8_activations.h): by VNNI where the CPU has it (AVX-512 VNNI on
-// the AVX-512 path, AVX-VNNI on the AVX2 path), else AVX2 (int16 pair
-// products), else portable; rows split over cx.n_threads (results do not
+// the AVX-512 path, AVX-VNNI on the AVX2 path), else AVX2 (vpmaddubsw),
+// else portable; rows split over cx.n_threads (results do not
 // depend on the count). cx.scratch: matmul_scratch_floats(w.cols) per thread
 // (matmul_vnni.h).
 #pragma once
@@ -18,7 +18,7 @@ void matmul_q8_act_rows(const MatrixRef& w, const Q8Activations& x, float* y, in
                         int64_t r1, void* buf);
 
 // Tests only: false makes matmul_q8_act skip the VNNI kernels (so the AVX2
-// pmaddwd ones run on a CPU that has VNNI). Not while kernels run.
+// vpmaddubsw ones run on a CPU that has VNNI). Not while kernels run.
 void allow_vnni(bool allowed);
 
 }  // namespace cpu

@@ -30,9 +30,11 @@ struct V16 {
   static constexpr int kPackBlocks = 2;  // a 64-byte load holds two blocks' 4-byte groups
   using ireg = __m512i;
   using freg = __m512;
+  using wreg = __m512i;
   using mask = __mmask16;
+  static constexpr bool kUnsignedWeights = true;  // q + 128: vpdpbusd's u8 operand
   MIXCON_Q8P_INLINE static ireg iset1(int32_t v) { return _mm512_set1_epi32(v); }
-  MIXCON_Q8P_INLINE static ireg iload(const uint8_t* p) { return _mm512_loadu_si512(p); }
+  MIXCON_Q8P_INLINE static wreg wload(const uint8_t* p) { return _mm512_loadu_si512(p); }
   MIXCON_Q8P_INLINE static ireg dpbusd(ireg acc, ireg u8, ireg s8) { return _mm512_dpbusd_epi32(acc, u8, s8); }
   MIXCON_Q8P_INLINE static __m256i dpbusd256(__m256i acc, __m256i u8, __m256i s8) {
     return _mm256_dpbusd_epi32(acc, u8, s8);

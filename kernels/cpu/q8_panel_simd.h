@@ -1,23 +1,27 @@
 // Products of q8_0 weights with int8-rounded activations (q8_activations.h)
-// by the VNNI instruction vpdpbusd, written once for any vector width: V is
-// a traits struct — W lanes (weight rows per panel), an int32 and a float
-// register type, dpbusd (four u8·s8 products into each int32 lane, 4·W per
-// instruction), pack (W rows' blocks to 4-byte-group panels), masked row
-// loads/stores. matmul_vnni.cpp instantiates it with AVX-512 VNNI (16 rows),
-// matmul_avxvnni.cpp with AVX-VNNI (8 rows, for CPUs without AVX-512).
+// by an int8 dot product into int32 lanes, written once for any vector
+// width: V is a traits struct — W lanes (weight rows per panel), an int32
+// and a float register type, dpbusd (four byte products summed into each
+// int32 lane, 4·W per step), pack (W rows' blocks to 4-byte-group panels),
+// masked row loads/stores. matmul_vnni.cpp instantiates it with AVX-512
+// VNNI (16 rows); q8_panel_v8.h holds the 8-row traits that
+// matmul_avxvnni.cpp instantiates with AVX-VNNI and matmul_avx2_int8.cpp
+// with AVX2's vpmaddubsw + vpmaddwd (CPUs without any VNNI).
 //
-// vpdpbusd multiplies unsigned by signed bytes, so the packed weights have
-// their sign bit flipped (q + 128, unsigned) and each sum starts from
-// -128·Σ q_x (Q8Activations::bias_*), which takes the +128 back out exactly.
+// vpdpbusd multiplies unsigned by signed bytes, so with V::kUnsignedWeights
+// the packed weights have their sign bit flipped (q + 128, unsigned) and
+// each sum starts from -128·Σ q_x (Q8Activations::bias_*), which takes the
+// +128 back out exactly; otherwise the weights stay as stored and the sums
+// start from zero. Either way every block's sum is the exact integer.
 //
 // Prefill: a panel vector holds the same 4 columns of W rows, so a token's 4
 // activations (one broadcast) multiply all W rows at once. Each lane sums
 // one block in int32, then adds float(sum)·(d_w·d_x) to its float
 // accumulator: block after block, one fused multiply-add each — the
-// canonical order of q8_activations.h, bit for bit on every width.
-// Decode streams each row once, one block per step with one lane per
-// 4-value group (two blocks per 512-bit step where V::kDecodePairs: the same
-// sums, as the even and odd blocks' halves), so its float sums run in
+// canonical order of q8_activations.h, bit for bit on every width and dot
+// product. Decode streams each row once, one block per step with one lane
+// per 4-value group (two blocks per 512-bit step where V::kDecodePairs: the
+// same sums, as the even and odd blocks' halves), so its float sums run in
 // another order than prefill's (equal within float rounding, MODEL.md §5).
 //
 // Include it only inside a target region for V's instruction set, after
@@ -46,10 +50,14 @@ namespace q8_panel {
 template <class V>
 MIXCON_Q8P_INLINE __m256 block_step(const BlockQ8_0& b, const int8_t* xq, const int32_t* bias,
                                     float dx, __m256 acc) {
-  const __m256i sign = _mm256_set1_epi8(static_cast<char>(0x80));
-  const __m256i wq = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs)), sign);
-  const __m256i s = V::dpbusd256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias)), wq,
-                                 _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq)));
+  __m256i wq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs)), init;
+  if constexpr (V::kUnsignedWeights) {
+    wq = _mm256_xor_si256(wq, _mm256_set1_epi8(static_cast<char>(0x80)));
+    init = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias));
+  } else {
+    init = _mm256_setzero_si256();
+  }
+  const __m256i s = V::dpbusd256(init, wq, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq)));
   return _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(_cvtsh_ss(b.d) * dx), acc);
 }
 
@@ -85,7 +93,8 @@ void matvec_rows(const MatrixRef& w, const Q8Activations& x, float* y, int64_t r
 
 // Rows r .. r+W (rows past r1 repeat r1 - 1; their outputs are never
 // stored), columns [k0, k0 + kc) (kc % 32 == 0) into
-//   q[(k / 4)·4W + 4·i + j] = w[r + i][k0 + k + j] + 128   (as u8)
+//   q[(k / 4)·4W + 4·i + j] = w[r + i][k0 + k + j]  (+ 128 as u8 where
+//                                                     V::kUnsignedWeights)
 //   d[(k / 32)·W + i]       = the scale of row r + i's block
 // Its rows were asked for while the previous panels computed
 // (panel_prefetch.h).
@@ -134,15 +143,15 @@ MIXCON_Q8P_INLINE void panel_tile(const uint8_t* q, const float* d, int64_t pane
     typename V::ireg s[NP][T];
     #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) {
-      const typename V::ireg init = V::iset1(bias[t][b]);
+      const typename V::ireg init = V::iset1(V::kUnsignedWeights ? bias[t][b] : 0);
       #pragma GCC unroll 16
       for (int p = 0; p < NP; ++p) s[p][t] = init;
     }
     #pragma GCC unroll 16
     for (int g = 0; g < 8; ++g) {
-      typename V::ireg wg[NP];
+      typename V::wreg wg[NP];
       #pragma GCC unroll 16
-      for (int p = 0; p < NP; ++p) wg[p] = V::iload(q + p * panel_q + (b * 8 + g) * 4 * V::W);
+      for (int p = 0; p < NP; ++p) wg[p] = V::wload(q + p * panel_q + (b * 8 + g) * 4 * V::W);
       #pragma GCC unroll 16
       for (int t = 0; t < T; ++t) {
         int32_t four;

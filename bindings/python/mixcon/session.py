@@ -35,10 +35,11 @@ class Session(NativeHandle):
         needs more memory); activations: what products round their input
         to, "f32" (nothing: exact), "q8_0" (products with q8_0 weights round
         it to int8 per 32-value block and multiply in integers: ~2x faster
-        prefill with VNNI, logits move by ~5e-3 of the largest) or "bf16"
-        (products with bf16 weights round it to bf16: faster prefill with
-        AVX512_BF16, logits move by ~2e-3); products with other weights stay
-        exact; "q8_0" is CPU only, "bf16" also runs on CUDA (tensor cores).
+        prefill with VNNI, ~1.2x with AVX2 alone, logits move by ~5e-3 of
+        the largest) or "bf16" (products with bf16 weights round it to
+        bf16: faster prefill with AVX512_BF16, logits move by ~2e-3);
+        products with other weights stay exact; "q8_0" is CPU only, "bf16"
+        also runs on CUDA (tensor cores).
         All memory the session needs is planned here."""
         if not isinstance(model, Model):
             raise MixconError(Status.INVALID_ARGUMENT,
