@@ -81,14 +81,22 @@ bool parse_contexts(const std::string& s, std::vector<int64_t>* out) {
   return !out->empty();
 }
 
+// The int8 dot product a q8_0 model's products take with --activations
+// q8_0 on this CPU and path: VNNI, else AVX2's three-instruction form, else
+// (portable) none: f32 FMA.
+PeakKind int8_peak_kind() {
+  if (mixcon::bench::cpu_has_peak_kind(PeakKind::Int8Vnni)) return PeakKind::Int8Vnni;
+  if (mixcon::bench::cpu_has_peak_kind(PeakKind::Int8Avx2)) return PeakKind::Int8Avx2;
+  return PeakKind::F32Fma;
+}
+
 // The multiply-add family PERF.md holds a dtype's prefill to: f32 FMA for
 // f32 and f16, the BF16 dot product for bf16, the int8 VNNI dot product for
-// q8_0 (where this CPU has it; else f32 FMA).
+// q8_0 (where this CPU lacks VNNI, the int8 dot product it has).
 PeakKind perf_md_peak_kind(mixcon::DType t) {
   if (t == mixcon::DType::BF16 && mixcon::bench::cpu_has_peak_kind(PeakKind::Bf16Dot))
     return PeakKind::Bf16Dot;
-  if (t == mixcon::DType::Q8_0 && mixcon::bench::cpu_has_peak_kind(PeakKind::Int8Vnni))
-    return PeakKind::Int8Vnni;
+  if (t == mixcon::DType::Q8_0) return int8_peak_kind();
   return PeakKind::F32Fma;
 }
 
@@ -331,13 +339,11 @@ int run_bench(const Options& o) {
   // dtype with f32 FMAs on exactly converted weights (int8 or bf16
   // activations would break the 1e-4 golden tolerance), so f32 FMA is the
   // peak of the path used; with --activations q8_0 a q8_0 model's products
-  // run as int8 dot products (VNNI where the CPU has it), with --activations
+  // run as int8 dot products (VNNI where the CPU has it, else AVX2's), with --activations
   // bf16 a bf16 model's as bf16 dot products. PERF.md's bar for
   // the dtype is measured too, when it is another.
   PeakKind used = PeakKind::F32Fma;
-  if (o.activations == MIXCON_DTYPE_Q8_0 && model_dt == mixcon::DType::Q8_0 &&
-      mixcon::bench::cpu_has_peak_kind(PeakKind::Int8Vnni))
-    used = PeakKind::Int8Vnni;
+  if (o.activations == MIXCON_DTYPE_Q8_0 && model_dt == mixcon::DType::Q8_0) used = int8_peak_kind();
   if (o.activations == MIXCON_DTYPE_BF16 && model_dt == mixcon::DType::BF16 &&
       mixcon::bench::cpu_has_peak_kind(PeakKind::Bf16Dot))
     used = PeakKind::Bf16Dot;

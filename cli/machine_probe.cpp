@@ -204,6 +204,34 @@ __attribute__((target("avx2,avxvnni"))) double peak_i8_avxvnni(float* sink) {
 #undef OP
 #undef INIT
 }
+// Without VNNI the int8 kernels (kernels/cpu/matmul_avx2_int8.cpp) take
+// four instructions for what vpdpbusd does in one: the activations' signs
+// set by the weights', vpmaddubsw, vpmaddwd by ones, vpaddd into the
+// accumulator. As in the kernels only the vpaddd is on the accumulator's
+// chain, so the loop measures throughput, not latency; eight accumulators
+// each take their own pair of operands, which the compiler must reload every
+// round (it would otherwise compute the products once, out of the loop).
+__attribute__((target("avx2"))) double peak_i8_avx2(float* sink) {
+  __m256i w0 = _mm256_set1_epi8(1), w1 = _mm256_set1_epi8(2), w2 = _mm256_set1_epi8(3),
+          w3 = _mm256_set1_epi8(4), x0 = _mm256_set1_epi8(5), x1 = _mm256_set1_epi8(6);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i a[8];
+  for (int j = 0; j < 8; ++j) a[j] = _mm256_set1_epi32(j);
+#define OP(acc, w, x) \
+  _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(w, _mm256_sign_epi8(x, w)), ones))
+  for (int64_t i = 0; i < kPeakIters * 3 / 2; ++i) {
+    a[0] = OP(a[0], w0, x0); a[1] = OP(a[1], w1, x0); a[2] = OP(a[2], w2, x0); a[3] = OP(a[3], w3, x0);
+    a[4] = OP(a[4], w0, x1); a[5] = OP(a[5], w1, x1); a[6] = OP(a[6], w2, x1); a[7] = OP(a[7], w3, x1);
+    asm volatile("" : "+x"(w0), "+x"(w1), "+x"(w2), "+x"(w3), "+x"(x0), "+x"(x1));
+    asm volatile("" : "+x"(a[0]), "+x"(a[1]), "+x"(a[2]), "+x"(a[3]));
+    asm volatile("" : "+x"(a[4]), "+x"(a[5]), "+x"(a[6]), "+x"(a[7]));
+  }
+#undef OP
+  __m256i t = a[0];
+  for (int j = 1; j < 8; ++j) t = _mm256_add_epi32(t, a[j]);
+  *sink = float(_mm256_extract_epi32(t, 0));
+  return double(kPeakIters * 3 / 2) * 8 * 8 * 8;  // 8 accumulators × 8 lanes × 4 products
+}
 #undef MIXCON_PEAK_LOOP
 #undef MIXCON_PEAK_KEEP
 #endif
@@ -222,6 +250,8 @@ PeakFn peak_fn(PeakKind k) {
       if (usable("avx512_vnni")) return peak_i8_avx512;
       if (usable("avx_vnni")) return peak_i8_avxvnni;
       return nullptr;
+    case PeakKind::Int8Avx2:
+      return usable("avx2") ? peak_i8_avx2 : nullptr;
   }
   return nullptr;
 #else
@@ -243,6 +273,7 @@ const char* peak_kind_name(PeakKind k) {
     case PeakKind::F32Fma: return "f32-fma";
     case PeakKind::Bf16Dot: return "bf16-dot";
     case PeakKind::Int8Vnni: return "int8-vnni";
+    case PeakKind::Int8Avx2: return "int8-avx2";
   }
   return "?";
 }
@@ -260,6 +291,7 @@ const char* peak_kind_isa(PeakKind k) {
       if (usable("avx512_vnni")) return "avx512";
       if (usable("avx_vnni")) return "avx-vnni";
       return "none";
+    case PeakKind::Int8Avx2: return usable("avx2") ? "avx2" : "none";
   }
   return "none";
 }

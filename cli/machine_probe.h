@@ -17,8 +17,10 @@ enum class PeakKind {
   F32Fma,    // vfmadd (AVX-512F, else AVX2+FMA, else scalar fmaf)
   Bf16Dot,   // vdpbf16ps (AVX512_BF16): 2 bf16 products per f32 lane
   Int8Vnni,  // vpdpbusd (AVX512_VNNI, else AVX_VNNI): 4 int8 products per i32 lane
+  Int8Avx2,  // vpmaddubsw + vpmaddwd + vpaddd (AVX2, the int8 path without VNNI): the same
 };
-const char* peak_kind_name(PeakKind k);  // "f32-fma", "bf16-dot", "int8-vnni"
+// "f32-fma", "bf16-dot", "int8-vnni", "int8-avx2"
+const char* peak_kind_name(PeakKind k);
 // Whether this CPU has the instructions of `k` on the kernel path in use
 // (MIXCON_CPU_KERNELS may pin a narrower one than the CPU's best; F32Fma:
 // always, it falls back to a scalar loop).
