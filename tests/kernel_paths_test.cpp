@@ -78,15 +78,19 @@ TEST(KernelPaths, PortableAlwaysAvailableAndBestIsSupported) {
   }
 }
 
+// The AVX2 and AVX-512 prefill products run one template (gemm_panel_simd.h)
+// at two widths: each output is the same k-order sum, so the same bits.
 TEST(KernelPaths, MatmulEveryPathEveryDtypeMatchesPortable) {
   for (DType t : kDtypes) {
     // 40 and 300: a column tail inside a 16-wide step and inside the prefill's
-    // column block (q8_0 rows are whole 32-value blocks).
-    for (int64_t cols : {32, 40, 64, 96, 300, 1024}) {
+    // column block (q8_0 rows are whole 32-value blocks); 2100: two column
+    // blocks (2048 + 52).
+    for (int64_t cols : {32, 40, 64, 96, 300, 1024, 2100}) {
       if (t == DType::Q8_0 && cols % 32 != 0) continue;
       for (int64_t rows : {1, 5, 16, 67}) {
         Stored m = make_matrix(t, rows, cols, uint32_t(rows * 131 + cols));
-        for (int64_t n : {1, 3, 4, 9}) {
+        // 13 tokens: tiles of 6 (AVX2) or 8 (AVX-512) and a tail.
+        for (int64_t n : {1, 3, 4, 9, 13}) {
           const std::vector<float> x = rnd(n * cols, uint32_t(n * 7 + cols));
           std::vector<double> ref(size_t(n * rows)), mag(size_t(n * rows));
           for (int64_t i = 0; i < n; ++i)
@@ -96,6 +100,7 @@ TEST(KernelPaths, MatmulEveryPathEveryDtypeMatchesPortable) {
                 ref[size_t(i * rows + r)] += p;
                 mag[size_t(i * rows + r)] += std::fabs(p);
               }
+          std::vector<float> avx2;
           for (KernelPath p : kPaths) {
             ForcedPath f(p);
             if (!f.ok()) continue;
@@ -104,6 +109,10 @@ TEST(KernelPaths, MatmulEveryPathEveryDtypeMatchesPortable) {
               ASSERT_NEAR(y[j], ref[j], 1e-6 * mag[j] + 1e-30)
                   << cpu::kernel_path_name(p) << " " << dtype_name(t) << " rows=" << rows
                   << " cols=" << cols << " n=" << n << " j=" << j;
+            if (p == KernelPath::Avx2) avx2 = y;
+            if (p == KernelPath::Avx512 && n > 1 && !avx2.empty())
+              EXPECT_EQ(y, avx2) << "AVX2 and AVX-512 prefill differ: " << dtype_name(t) << " rows=" << rows
+                                 << " cols=" << cols << " n=" << n;
           }
         }
       }

@@ -15,6 +15,7 @@
 #include "kernels/cpu/convert.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/matmul_avx2.h"
 #include "kernels/cpu/matmul_avx512.h"
 #include "kernels/cpu/matmul_group.h"
 
@@ -154,94 +155,6 @@ __attribute__((target("avx2,fma,f16c"))) float dot_q8_avx2(const void* w, const 
   return avx2::hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3))) + 0.0f;
 }
 
-// ---- AVX2 / FMA tiles for matmul ------------------------------------------------
-// A tile computes R weight rows × T tokens with one 8-lane accumulator per
-// (row, token), fed 8 columns at a time (then a scalar tail) and reduced in
-// a fixed order, so each result is the same sequence of
-// operations whatever the tile shape (and the thread count). The weights of
-// a block of rows are dequantized once (exactly) into scratch and reused by
-// every token; each step's R + T loads feed R·T FMAs. The decode path (matvec) uses
-// the 4-accumulator dot instead: it streams rows from memory, where the
-// order of the sum differs from the tile's by float rounding only (MODEL.md §5).
-
-struct TileF32 {
-  const uint8_t* base;
-  int64_t rb;
-  const float* row(int64_t r) const { return reinterpret_cast<const float*>(base + r * rb); }
-  MIXCON_AVX2 __m256 load8(int64_t r, int64_t k) const { return _mm256_loadu_ps(row(r) + k); }
-  MIXCON_AVX2 float load1(int64_t r, int64_t k) const { return row(r)[k]; }
-};
-
-// y[t·y_stride + r0 + r] = row r0+r · x[t·x_stride ..], r < R, t < T.
-template <int R, int T, class L>
-MIXCON_AVX2 void tile_avx2(const L& w, int64_t r0, const float* x, int64_t x_stride, int64_t n,
-                           float* y, int64_t y_stride) {
-  __m256 acc[R][T];
-  for (int r = 0; r < R; ++r)
-    for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
-  int64_t k = 0;
-  // Each step loads T token vectors and R weight vectors for R·T FMAs.
-  for (; k + 8 <= n; k += 8) {
-    __m256 xv[T];
-    for (int t = 0; t < T; ++t) xv[t] = _mm256_loadu_ps(x + t * x_stride + k);
-    for (int r = 0; r < R; ++r) {
-      const __m256 wv = w.load8(r0 + r, k);
-      for (int t = 0; t < T; ++t) acc[r][t] = _mm256_fmadd_ps(wv, xv[t], acc[r][t]);
-    }
-  }
-  for (int r = 0; r < R; ++r)
-    for (int t = 0; t < T; ++t) {
-      float tail = 0.0f;
-      for (int64_t j = k; j < n; ++j) tail = std::fmaf(w.load1(r0 + r, j), x[t * x_stride + j], tail);
-      y[t * y_stride + r0 + r] = avx2::hsum(acc[r][t]) + tail;
-    }
-}
-
-constexpr int64_t kMatmulRows = 4;  // weight rows per AVX2 tile
-static_assert(kMatmulRows <= kMatmulScratchRows, "scratch rows per thread");
-constexpr int64_t kMatmulTokens = 3;
-
-// Rows r0..r0+R (float32, `rb` bytes apart) against every token.
-template <int R>
-MIXCON_AVX2 void rows_by_tokens(const TileF32& w, int64_t r0, const float* x, int64_t n_tok,
-                                int64_t n, float* y, int64_t rows) {
-  int64_t t = 0;
-  for (; t + kMatmulTokens <= n_tok; t += kMatmulTokens)
-    tile_avx2<R, kMatmulTokens>(w, r0, x + t * n, n, n, y + t * rows, rows);
-  for (; t < n_tok; ++t) tile_avx2<R, 1>(w, r0, x + t * n, n, n, y + t * rows, rows);
-}
-
-// Row blocks [b0, b1) against every token; `buf` is this share's scratch.
-__attribute__((target("avx2,fma,f16c"))) void matmul_avx2_blocks(const MatrixRef& m,
-                                                                  const float* x, int64_t n_tok,
-                                                                  float* y, int64_t b0, int64_t b1,
-                                                                  float* buf) {
-  const uint8_t* base = static_cast<const uint8_t*>(m.data);
-  const int64_t rows = m.rows, cols = m.cols, rb = m.row_bytes;
-  const bool f32 = m.dtype == DType::F32;
-  for (int64_t b = b0; b < b1; ++b) {
-    const int64_t r0 = b * kMatmulRows;
-    const int64_t nr = rows - r0 < kMatmulRows ? rows - r0 : kMatmulRows;
-    // Weights as float32 rows: in place, or dequantized once (exactly)
-    // into this thread's scratch and reused by every token.
-    TileF32 w{base, rb};
-    int64_t first = r0;
-    if (!f32) {
-      for (int64_t r = 0; r < nr; ++r) row_to_f32(m.dtype, base + (r0 + r) * rb, buf + r * cols, cols);
-      w = TileF32{reinterpret_cast<const uint8_t*>(buf), cols * static_cast<int64_t>(sizeof(float))};
-      first = 0;
-    }
-    // The tile writes y[.. + first + r]; shift y so that lands on r0 + r.
-    float* yb = y + (r0 - first);
-    if (nr == kMatmulRows) {
-      rows_by_tokens<kMatmulRows>(w, first, x, n_tok, cols, yb, rows);
-    } else {
-      for (int64_t r = 0; r < nr; ++r) rows_by_tokens<1>(w, first + r, x, n_tok, cols, yb, rows);
-    }
-  }
-}
-
-
 // F16C conversion of one f16 row (exact, like f16_bits_to_f32).
 __attribute__((target("avx2,fma,f16c"))) void f16_row_to_f32_avx2(const uint16_t* p, float* out,
                                                                    int64_t n) {
@@ -371,11 +284,7 @@ void matmul_rows(const MatrixRef& w, const float* x, int64_t n, float* y, int64_
     return;
   }
   if (path == KernelPath::Avx512) return matmul_rows_avx512(w, x, n, y, r0, r1, buf);
-#ifdef MIXCON_X86
-  // r0 is a multiple of 16 (share_rows16), so whole AVX2 row blocks.
-  if (path == KernelPath::Avx2)
-    return matmul_avx2_blocks(w, x, n, y, r0 / kMatmulRows, (r1 + kMatmulRows - 1) / kMatmulRows, buf);
-#endif
+  if (path == KernelPath::Avx2) return matmul_rows_avx2(w, x, n, y, r0, r1, buf);
   const DotFn dot = dot_portable(DType::F32);
   for (int64_t r = r0; r < r1; ++r) {
     const float* wr;

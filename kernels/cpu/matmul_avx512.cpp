@@ -4,7 +4,7 @@
 // in registers; it is bound by memory bandwidth, so the arithmetic only has to
 // keep up. Prefill (matrix-matrix) packs blocks of weight rows, converted to
 // f32, into panels and multiplies them with every token of the chunk as
-// outer products (see "prefill: packed panels" below), so each weight is read
+// outer products (gemm_panel_simd.h, also the AVX2 prefill), so each weight is read
 // from memory once per chunk and each converted value is used by every token.
 //
 // Numerics: every conversion is exact (f16/bf16 widen, q8_0's d·q fits a
@@ -27,9 +27,12 @@
 #include "kernels/cpu/thread_pool.h"
 #include "kernels/cpu/tile_output.h"
 
+#ifdef MIXCON_HAVE_AVX512_PATH
+MIXCON_AVX512_REGION_BEGIN
+#include "kernels/cpu/gemm_panel_simd.h"
+
 namespace mixcon {
 namespace cpu {
-#ifdef MIXCON_HAVE_AVX512_PATH
 namespace {
 
 using avx512::hsum;
@@ -169,133 +172,24 @@ MIXCON_AVX512 void matvec_rows_q8(const MatrixRef& w, const float* x, float* y, 
   }
 }
 
-// ---- prefill: packed panels ---------------------------------------------------------
-//
-// A block of up to kGemmPanels·16 weight rows is converted once per kGemmKc
-// columns into panels [kc][16] (16 rows side by side for each column, by
-// 16×16 in-register transposes), then every token of the chunk multiplies
-// it as an outer product: a panel column (one load) times the token's x[k]
-// (one broadcast) adds into 16 outputs at once. No horizontal sums, outputs
-// stored as whole vectors, and the panels (up to 256 KiB) stay in L2 while
-// all tokens pass over them. Each output still sums its products in k order, one
-// float accumulator, so the result does not depend on the tiling or on the
-// thread count.
+// ---- prefill: packed panels (gemm_panel_simd.h) --------------------------------------
 
-// Panel p of buf gets rows r + 16p .. +16, columns [k0, k0 + kc):
-// buf[(p·kcp + k)·16 + i] = w[r + 16p + i][k0 + k], kcp = kc rounded up to 16
-// (the columns past kc hold zeros). Rows past r1 repeat row r1 - 1: their
-// outputs are never stored.
-// Its rows were asked for while the previous panels computed
-// (panel_prefetch.h).
-template <class L>
-MIXCON_AVX512_INLINE void pack_panels(const uint8_t* base, int64_t rb, int64_t r,
-                                      int64_t r1, int np, int64_t k0, int64_t kc, float* buf) {
-  const int64_t kcp = (kc + 15) / 16 * 16;
-  for (int p = 0; p < np; ++p) {
-    const uint8_t* rows[16];
-#pragma GCC unroll 16
-    for (int i = 0; i < 16; ++i) rows[i] = base + (r + 16 * p + i < r1 ? r + 16 * p + i : r1 - 1) * rb;
-    for (int64_t k = 0; k < kc; k += 16) {
-      __m512 v[16];
-      if (kc - k >= 16) {
-#pragma GCC unroll 16
-        for (int i = 0; i < 16; ++i) v[i] = L::full(rows[i], k0 + k);
-      } else {
-        const __mmask16 m = tail_mask(kc - k);
-#pragma GCC unroll 16
-        for (int i = 0; i < 16; ++i) v[i] = L::load(rows[i], k0 + k, m);
-      }
-      transpose16(v);
-      float* out = buf + (p * kcp + k) * 16;
-#pragma GCC unroll 16
-      for (int j = 0; j < 16; ++j) _mm512_storeu_ps(out + j * 16, v[j]);
-    }
-  }
-}
-
-// Outputs of np·16 rows (from r, `valid` of them real) × T tokens from t0,
-// over columns [k0, k0 + kc) of packed panels; the first column block
-// starts from zero, later ones add to what y holds.
-template <int NP, int T>
-MIXCON_AVX512_INLINE void panel_tile(const float* buf, const float* x, int64_t n, int64_t cols,
-                                     int64_t t0, int64_t k0, int64_t kc, float* y, int64_t rows,
-                                     int64_t r, int64_t valid) {
-  __m512 acc[NP][T];
-  __mmask16 mask[NP];
-#pragma GCC unroll 8
-  for (int p = 0; p < NP; ++p) mask[p] = tail_mask(valid - 16 * p);
-#pragma GCC unroll 16
-  for (int t = 0; t < T; ++t)
-#pragma GCC unroll 8
-    for (int p = 0; p < NP; ++p)
-      acc[p][t] = k0 == 0 ? _mm512_setzero_ps()
-                          : _mm512_maskz_loadu_ps(mask[p], y + (t0 + t) * rows + r + 16 * p);
-  prefetch_tile_outputs<T, 16 * NP>(y, rows, r, t0 + T, n);
-  const float* xt = x + t0 * cols + k0;
-  const int64_t kcp = (kc + 15) / 16 * 16;
-  for (int64_t k = 0; k < kc; ++k) {
-    __m512 w[NP];
-#pragma GCC unroll 8
-    for (int p = 0; p < NP; ++p) w[p] = _mm512_loadu_ps(buf + (p * kcp + k) * 16);
-#pragma GCC unroll 16
-    for (int t = 0; t < T; ++t) {
-      const __m512 xb = _mm512_set1_ps(xt[t * cols + k]);
-#pragma GCC unroll 8
-      for (int p = 0; p < NP; ++p) acc[p][t] = _mm512_fmadd_ps(w[p], xb, acc[p][t]);
-    }
-  }
-#pragma GCC unroll 16
-  for (int t = 0; t < T; ++t)
-#pragma GCC unroll 8
-    for (int p = 0; p < NP; ++p)
-      _mm512_mask_storeu_ps(y + (t0 + t) * rows + r + 16 * p, mask[p], acc[p][t]);
-}
-
-template <int NP>
-MIXCON_AVX512_INLINE void panel_all_tokens(const float* buf, const float* x, int64_t n,
-                                           int64_t cols, int64_t k0, int64_t kc, float* y,
-                                           int64_t rows, int64_t r, int64_t valid,
-                                           PanelPrefetch& ahead) {
-  constexpr int T = kGemmTokens;
-  static_assert(T <= 8, "the tail cases below cover up to 7 tokens");
-  ahead.plan(n / T);
-  int64_t t = 0;
-  for (; t + T <= n; t += T) {
-    ahead.step();
-    panel_tile<NP, T>(buf, x, n, cols, t, k0, kc, y, rows, r, valid);
-  }
-  ahead.finish();
-  switch (n - t) {
-    case 7: panel_tile<NP, 7>(buf, x, n, cols, t, k0, kc, y, rows, r, valid); break;
-    case 6: panel_tile<NP, 6>(buf, x, n, cols, t, k0, kc, y, rows, r, valid); break;
-    case 5: panel_tile<NP, 5>(buf, x, n, cols, t, k0, kc, y, rows, r, valid); break;
-    case 4: panel_tile<NP, 4>(buf, x, n, cols, t, k0, kc, y, rows, r, valid); break;
-    case 3: panel_tile<NP, 3>(buf, x, n, cols, t, k0, kc, y, rows, r, valid); break;
-    case 2: panel_tile<NP, 2>(buf, x, n, cols, t, k0, kc, y, rows, r, valid); break;
-    case 1: panel_tile<NP, 1>(buf, x, n, cols, t, k0, kc, y, rows, r, valid); break;
-    default: break;
-  }
-}
-
-template <class L>
-MIXCON_AVX512 void matmul_rows(const MatrixRef& w, const float* x, int64_t n, float* y,
-                               int64_t r0, int64_t r1, float* buf) {
-  const uint8_t* base = static_cast<const uint8_t*>(w.data);
-  const int64_t cols = w.cols, rb = w.row_bytes, rows = w.rows;
-  for (int64_t r = r0; r < r1; r += 16 * kGemmPanels) {
-    const int64_t valid = r1 - r < 16 * kGemmPanels ? r1 - r : 16 * kGemmPanels;
-    const int np = static_cast<int>((valid + 15) / 16);
-    for (int64_t k0 = 0; k0 < cols; k0 += kGemmKc) {
-      const int64_t kc = cols - k0 < kGemmKc ? cols - k0 : kGemmKc;
-      pack_panels<L>(base, rb, r, r1, np, k0, kc, buf);
-      PanelPrefetch ahead(w, r, r1, 16 * kGemmPanels, k0, kc, kGemmKc);
-      switch (np) {
-        case 2: panel_all_tokens<2>(buf, x, n, cols, k0, kc, y, rows, r, valid, ahead); break;
-        default: panel_all_tokens<1>(buf, x, n, cols, k0, kc, y, rows, r, valid, ahead); break;
-      }
-    }
-  }
-}
+struct V16 {
+  static constexpr int W = 16;
+  static constexpr int kPanels = kGemmPanels;
+  static constexpr int kTokens = kGemmTokens;
+  using freg = __m512;
+  using mask = __mmask16;
+  MIXCON_AVX512_INLINE static freg fzero() { return _mm512_setzero_ps(); }
+  MIXCON_AVX512_INLINE static freg fload(const float* p) { return _mm512_loadu_ps(p); }
+  MIXCON_AVX512_INLINE static void fstore(float* p, freg v) { _mm512_storeu_ps(p, v); }
+  MIXCON_AVX512_INLINE static freg fset1(float v) { return _mm512_set1_ps(v); }
+  MIXCON_AVX512_INLINE static freg fmadd(freg a, freg b, freg c) { return _mm512_fmadd_ps(a, b, c); }
+  MIXCON_AVX512_INLINE static mask tail_mask(int64_t left) { return avx512::tail_mask(left); }
+  MIXCON_AVX512_INLINE static freg load_rows(const float* p, mask m) { return _mm512_maskz_loadu_ps(m, p); }
+  MIXCON_AVX512_INLINE static void store_rows(float* p, mask m, freg v) { _mm512_mask_storeu_ps(p, m, v); }
+  MIXCON_AVX512_INLINE static void transpose(freg* v) { transpose16(v); }
+};
 
 }  // namespace
 
@@ -311,14 +205,20 @@ void matvec_rows_avx512(const MatrixRef& w, const float* x, float* y, int64_t r0
 void matmul_rows_avx512(const MatrixRef& w, const float* x, int64_t n, float* y, int64_t r0,
                         int64_t r1, float* buf) {
   switch (w.dtype) {
-    case DType::F32: return matmul_rows<LoadF32>(w, x, n, y, r0, r1, buf);
-    case DType::F16: return matmul_rows<LoadF16>(w, x, n, y, r0, r1, buf);
-    case DType::BF16: return matmul_rows<LoadBF16>(w, x, n, y, r0, r1, buf);
-    case DType::Q8_0: return matmul_rows<LoadQ8>(w, x, n, y, r0, r1, buf);
+    case DType::F32: return gemm_panel::matmul_rows<V16, LoadF32>(w, x, n, y, r0, r1, buf, kGemmKc);
+    case DType::F16: return gemm_panel::matmul_rows<V16, LoadF16>(w, x, n, y, r0, r1, buf, kGemmKc);
+    case DType::BF16: return gemm_panel::matmul_rows<V16, LoadBF16>(w, x, n, y, r0, r1, buf, kGemmKc);
+    case DType::Q8_0: return gemm_panel::matmul_rows<V16, LoadQ8>(w, x, n, y, r0, r1, buf, kGemmKc);
   }
 }
 
+}  // namespace cpu
+}  // namespace mixcon
+MIXCON_TARGET_REGION_END
+
 #else
+namespace mixcon {
+namespace cpu {
 // Not an x86 build: kernel_path() never selects this path.
 void matvec_rows_avx512(const MatrixRef&, const float*, float*, int64_t, int64_t) {
   fail(Status::Internal, "the AVX-512 kernel path is not built for this CPU");
@@ -326,7 +226,6 @@ void matvec_rows_avx512(const MatrixRef&, const float*, float*, int64_t, int64_t
 void matmul_rows_avx512(const MatrixRef&, const float*, int64_t, float*, int64_t, int64_t, float*) {
   fail(Status::Internal, "the AVX-512 kernel path is not built for this CPU");
 }
-#endif  // MIXCON_HAVE_AVX512_PATH
-
 }  // namespace cpu
 }  // namespace mixcon
+#endif  // MIXCON_HAVE_AVX512_PATH
