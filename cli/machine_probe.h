@@ -14,7 +14,7 @@ namespace bench {
 // The multiply-add families a kernel path can be built on; the peak of each
 // is measured with a tight loop of that instruction.
 enum class PeakKind {
-  F32Fma,    // vfmadd (AVX-512F, else AVX2+FMA, else scalar fmaf)
+  F32Fma,    // vfmadd (AVX-512F, else AVX2+FMA, else plain a·b + c as the portable kernels)
   Bf16Dot,   // vdpbf16ps (AVX512_BF16): 2 bf16 products per f32 lane
   Int8Vnni,  // vpdpbusd (AVX512_VNNI, else AVX_VNNI): 4 int8 products per i32 lane
   Int8Avx2,  // vpmaddubsw + vpmaddwd + vpaddd (AVX2, the int8 path without VNNI): the same
@@ -25,9 +25,6 @@ const char* peak_kind_name(PeakKind k);
 // (MIXCON_CPU_KERNELS may pin a narrower one than the CPU's best; F32Fma:
 // always, it falls back to a scalar loop).
 bool cpu_has_peak_kind(PeakKind k);
-// The vector width the measurement of `k` uses on this CPU and path:
-// "avx512", "avx2", "avx-vnni", "scalar".
-const char* peak_kind_isa(PeakKind k);
 
 // "model name" of /proc/cpuinfo ("unknown" if absent).
 std::string cpu_model_name();
