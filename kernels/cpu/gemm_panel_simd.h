@@ -6,7 +6,7 @@
 // exact floats (full(row, k); load(row, k, mask) for a tail, columns past
 // the row as 0). matmul_avx512.cpp instantiates it with 16 lanes (2 panels ×
 // 8 tokens: 16 of the 32 registers hold sums), matmul_avx2.cpp with 8 (2 × 6:
-// 12 of the 16).
+// 12 of the 16), matmul_portable.cpp with 4 (GCC/Clang vector types).
 //
 // A block of up to kPanels·W weight rows is converted once per kc columns
 // into panels [kc][W] (W rows side by side for each column, by W×W
@@ -18,8 +18,9 @@
 // accumulator, so the result does not depend on the tiling, the thread count
 // or the vector width: both instances give the same bits.
 //
-// Include it only inside a target region for V's instruction set, after
-// every header it relies on has been included outside the region.
+// Include it only inside a target region for V's instruction set (none for
+// the portable instance), after every header it relies on has been included
+// outside the region.
 #pragma once
 
 #include <cstdint>

@@ -18,6 +18,7 @@
 #include "kernels/cpu/matmul_avx2.h"
 #include "kernels/cpu/matmul_avx512.h"
 #include "kernels/cpu/matmul_group.h"
+#include "kernels/cpu/matmul_portable.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -304,7 +305,7 @@ void matmul_rows(const MatrixRef& w, const float* x, int64_t n, float* y, int64_
                  float* buf) {
   const KernelPath path = kernel_path();
   const uint8_t* base = static_cast<const uint8_t*>(w.data);
-  const int64_t rows = w.rows, cols = w.cols, rb = w.row_bytes;
+  const int64_t cols = w.cols, rb = w.row_bytes;
   if (n == 1) {
     if (path == KernelPath::Avx512) return matvec_rows_avx512(w, x, y, r0, r1);
     // One row after the other: each thread streams its contiguous share of
@@ -316,17 +317,7 @@ void matmul_rows(const MatrixRef& w, const float* x, int64_t n, float* y, int64_
   }
   if (path == KernelPath::Avx512) return matmul_rows_avx512(w, x, n, y, r0, r1, buf);
   if (path == KernelPath::Avx2) return matmul_rows_avx2(w, x, n, y, r0, r1, buf);
-  const DotFn dot = dot_portable(DType::F32);
-  for (int64_t r = r0; r < r1; ++r) {
-    const float* wr;
-    if (w.dtype == DType::F32) {
-      wr = reinterpret_cast<const float*>(base + r * rb);
-    } else {
-      row_to_f32(w.dtype, base + r * rb, buf, cols);
-      wr = buf;
-    }
-    for (int64_t t = 0; t < n; ++t) y[t * rows + r] = dot(wr, x + t * cols, cols);
-  }
+  matmul_rows_portable(w, x, n, y, r0, r1, buf);
 }
 
 }  // namespace cpu
