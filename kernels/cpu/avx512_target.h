@@ -7,8 +7,10 @@
 
 #include "kernels/cpu/target_region.h"
 
+#if defined(__GNUC__) && !defined(__clang__)  // clang has no -Wmaybe-uninitialized
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
