@@ -17,7 +17,7 @@
 
 #include "core/format/dtype.h"
 #include "kernels/cpu/convert.h"
-#include "kernels/cpu/matmul_avx512.h"
+#include "kernels/cpu/matmul_avx512.h"  // kGemmKc: the panels span the same columns
 #include "kernels/cpu/panel_prefetch.h"
 #include "kernels/cpu/tile_output.h"
 #include "kernels/cpu/gemm_panel_simd.h"
