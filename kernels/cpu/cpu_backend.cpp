@@ -80,12 +80,12 @@ class CpuBackend final : public Backend {
   const void* map_weight(const void* host, int64_t) override { return host; }
 
   int64_t scratch_floats_per_thread(int64_t max_cols, int64_t head_dim) const override {
-    // matmul: a block of dequantized weight rows; attention: a tile's
+    // matmul: a thread's packed weight panels; attention: a tile's
     // accumulators and key/value blocks. Rounded to a cache line so threads
     // never share one.
-    const int64_t rows = cpu::matmul_scratch_floats(max_cols);
+    const int64_t panels = cpu::matmul_scratch_floats(max_cols);
     const int64_t att = cpu::kAttentionScratchRows * head_dim;
-    const int64_t n = rows > att ? rows : att;
+    const int64_t n = panels > att ? panels : att;
     return (n + 15) / 16 * 16;
   }
 

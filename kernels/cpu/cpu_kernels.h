@@ -39,9 +39,8 @@ void row_to_f32(DType t, const void* row, float* out, int64_t n);
 // the backend's products go through matmul_group (matmul_group.h), which
 // also applies a session's narrow activations and runs groups in one pass.
 void matvec(const MatrixRef& w, const float* x, float* y, int n_threads);
-// y[n, w.rows] = x[n, w.cols] · wᵀ (prefill); scratch holds kMatmulScratchRows·w.cols
-// floats per thread (a block of weight rows dequantized once for all tokens).
-constexpr int64_t kMatmulScratchRows = 4;
+// y[n, w.rows] = x[n, w.cols] · wᵀ (prefill); scratch holds a thread's packed
+// weight panels (gemm_panel_simd.h).
 // Scratch floats per thread matmul needs for a matrix of `cols` columns, on
 // any kernel path.
 int64_t matmul_scratch_floats(int64_t cols);

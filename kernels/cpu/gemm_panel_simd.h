@@ -26,6 +26,7 @@
 #include <cstdint>
 
 #include "core/backend.h"
+#include "core/format/dtype.h"
 #include "kernels/cpu/panel_prefetch.h"
 #include "kernels/cpu/tile_output.h"
 
@@ -136,7 +137,7 @@ template <class V, class L>
 void matmul_rows(const MatrixRef& w, const float* x, int64_t n, float* y, int64_t r0, int64_t r1,
                  float* buf, int64_t kc_max) {
   constexpr int W = V::W, NP = V::kPanels;
-  static_assert(NP >= 1 && NP <= 3, "one to three panels per tile");
+  static_assert(NP == 1 || NP == 2, "one or two panels per tile");
   const uint8_t* base = static_cast<const uint8_t*>(w.data);
   const int64_t cols = w.cols, rb = w.row_bytes, rows = w.rows;
   for (int64_t r = r0; r < r1; r += W * NP) {
@@ -146,20 +147,24 @@ void matmul_rows(const MatrixRef& w, const float* x, int64_t n, float* y, int64_
       const int64_t kc = cols - k0 < kc_max ? cols - k0 : kc_max;
       pack_panels<V, L>(base, rb, r, r1, np, k0, kc, buf);
       PanelPrefetch ahead(w, r, r1, W * NP, k0, kc, kc_max);
-      if constexpr (NP >= 3) {
-        if (np == 3) {
-          panel_all_tokens<V, 3>(buf, x, n, cols, k0, kc, y, rows, r, valid, ahead);
-          continue;
-        }
-      }
-      if constexpr (NP >= 2) {
-        if (np == 2) {
-          panel_all_tokens<V, 2>(buf, x, n, cols, k0, kc, y, rows, r, valid, ahead);
-          continue;
-        }
-      }
-      panel_all_tokens<V, 1>(buf, x, n, cols, k0, kc, y, rows, r, valid, ahead);
+      if (np == NP)
+        panel_all_tokens<V, NP>(buf, x, n, cols, k0, kc, y, rows, r, valid, ahead);
+      else
+        panel_all_tokens<V, 1>(buf, x, n, cols, k0, kc, y, rows, r, valid, ahead);
     }
+  }
+}
+
+// matmul_rows for w's dtype: Loads names the loader of each (F32, F16, BF16,
+// Q8) at V's width.
+template <class V, class Loads>
+void matmul_rows_any(const MatrixRef& w, const float* x, int64_t n, float* y, int64_t r0,
+                     int64_t r1, float* buf, int64_t kc_max) {
+  switch (w.dtype) {
+    case DType::F32: return matmul_rows<V, typename Loads::F32>(w, x, n, y, r0, r1, buf, kc_max);
+    case DType::F16: return matmul_rows<V, typename Loads::F16>(w, x, n, y, r0, r1, buf, kc_max);
+    case DType::BF16: return matmul_rows<V, typename Loads::BF16>(w, x, n, y, r0, r1, buf, kc_max);
+    case DType::Q8_0: return matmul_rows<V, typename Loads::Q8>(w, x, n, y, r0, r1, buf, kc_max);
   }
 }
 

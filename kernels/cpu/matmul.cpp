@@ -15,10 +15,9 @@
 #include "kernels/cpu/convert.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/cpu_features.h"
-#include "kernels/cpu/matmul_avx2.h"
 #include "kernels/cpu/matmul_avx512.h"
 #include "kernels/cpu/matmul_group.h"
-#include "kernels/cpu/matmul_portable.h"
+#include "kernels/cpu/matmul_panels.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -290,11 +289,9 @@ void matvec(const MatrixRef& w, const float* x, float* y, int n_threads) {
   run_products(&p, 1, cx);
 }
 
-int64_t matmul_scratch_floats(int64_t cols) {
-  const int64_t rows = kMatmulScratchRows * cols;
-  const int64_t panels = avx512_gemm_scratch_floats(cols);
-  return rows > panels ? rows : panels;
-}
+// Every path's prefill panels fit the AVX-512 ones (the widest), and so do
+// the int8 and bf16 panels (matmul_q8_act.cpp, matmul_bf16_act.cpp).
+int64_t matmul_scratch_floats(int64_t cols) { return avx512_gemm_scratch_floats(cols); }
 
 void matmul(const MatrixRef& w, const float* x, int64_t n, float* y, const ExecContext& cx) {
   const Product p{&w, n, y, x};

@@ -9,7 +9,7 @@
 // tokens, 8-lane partial sums reduced at the end), which reloaded both its
 // rows and its tokens for every 8 columns: on Zen 4 with AVX-512 switched off
 // it reached ~0.6 of the AVX2 FMA peak.
-#include "kernels/cpu/matmul_avx2.h"
+#include "kernels/cpu/matmul_panels.h"
 
 #include <cstdint>
 
@@ -95,17 +95,18 @@ struct LoadQ8 {
   }
   MIXCON_GEMM_INLINE static __m256 load(const uint8_t* row, int64_t k, __m256i) { return full(row, k); }
 };
+struct Loads {
+  using F32 = LoadF32;
+  using F16 = LoadF16;
+  using BF16 = LoadBF16;
+  using Q8 = LoadQ8;
+};
 
 }  // namespace
 
 void matmul_rows_avx2(const MatrixRef& w, const float* x, int64_t n, float* y, int64_t r0,
                       int64_t r1, float* buf) {
-  switch (w.dtype) {
-    case DType::F32: return gemm_panel::matmul_rows<V8, LoadF32>(w, x, n, y, r0, r1, buf, kGemmKc);
-    case DType::F16: return gemm_panel::matmul_rows<V8, LoadF16>(w, x, n, y, r0, r1, buf, kGemmKc);
-    case DType::BF16: return gemm_panel::matmul_rows<V8, LoadBF16>(w, x, n, y, r0, r1, buf, kGemmKc);
-    case DType::Q8_0: return gemm_panel::matmul_rows<V8, LoadQ8>(w, x, n, y, r0, r1, buf, kGemmKc);
-  }
+  gemm_panel::matmul_rows_any<V8, Loads>(w, x, n, y, r0, r1, buf, kGemmKc);
 }
 
 }  // namespace cpu

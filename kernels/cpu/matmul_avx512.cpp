@@ -190,6 +190,12 @@ struct V16 {
   MIXCON_AVX512_INLINE static void store_rows(float* p, mask m, freg v) { _mm512_mask_storeu_ps(p, m, v); }
   MIXCON_AVX512_INLINE static void transpose(freg* v) { transpose16(v); }
 };
+struct Loads {
+  using F32 = LoadF32;
+  using F16 = LoadF16;
+  using BF16 = LoadBF16;
+  using Q8 = LoadQ8;
+};
 
 }  // namespace
 
@@ -204,12 +210,7 @@ void matvec_rows_avx512(const MatrixRef& w, const float* x, float* y, int64_t r0
 
 void matmul_rows_avx512(const MatrixRef& w, const float* x, int64_t n, float* y, int64_t r0,
                         int64_t r1, float* buf) {
-  switch (w.dtype) {
-    case DType::F32: return gemm_panel::matmul_rows<V16, LoadF32>(w, x, n, y, r0, r1, buf, kGemmKc);
-    case DType::F16: return gemm_panel::matmul_rows<V16, LoadF16>(w, x, n, y, r0, r1, buf, kGemmKc);
-    case DType::BF16: return gemm_panel::matmul_rows<V16, LoadBF16>(w, x, n, y, r0, r1, buf, kGemmKc);
-    case DType::Q8_0: return gemm_panel::matmul_rows<V16, LoadQ8>(w, x, n, y, r0, r1, buf, kGemmKc);
-  }
+  gemm_panel::matmul_rows_any<V16, Loads>(w, x, n, y, r0, r1, buf, kGemmKc);
 }
 
 }  // namespace cpu

@@ -10,7 +10,7 @@
 // contracts it, so the bits may differ from theirs by float rounding only.
 // Until November 2026 the portable prefill converted a row and took one
 // 8-lane dot per token: 0.36-0.43 of the portable peak on Zen 4 forced.
-#include "kernels/cpu/matmul_portable.h"
+#include "kernels/cpu/matmul_panels.h"
 
 #include <cstdint>
 #include <cstring>
@@ -90,15 +90,9 @@ struct OneBF16 {
     return bf16_bits_to_f32(reinterpret_cast<const uint16_t*>(row)[k]);
   }
 };
-struct OneQ8 {
-  static float at(const uint8_t* row, int64_t k) {
-    const BlockQ8_0& b = reinterpret_cast<const BlockQ8_0*>(row)[k / kQ8BlockValues];
-    return f16_bits_to_f32(b.d) * static_cast<float>(b.qs[k % kQ8BlockValues]);
-  }
-};
 // q8_0 columns come 4 at a time from one block (cols % 32 == 0, k % 4 == 0):
-// its scale converted once.
-struct LoadQ8 : Load4<OneQ8> {
+// its scale converted once; a panel never has a tail.
+struct LoadQ8 {
   MIXCON_GEMM_INLINE static f32x4 full(const uint8_t* row, int64_t k) {
     const BlockQ8_0& b = reinterpret_cast<const BlockQ8_0*>(row)[k / kQ8BlockValues];
     const int8_t* q = b.qs + k % kQ8BlockValues;
@@ -106,18 +100,20 @@ struct LoadQ8 : Load4<OneQ8> {
                   static_cast<float>(q[3])};
     return V4::fset1(f16_bits_to_f32(b.d)) * v;
   }
+  MIXCON_GEMM_INLINE static f32x4 load(const uint8_t* row, int64_t k, V4::mask) { return full(row, k); }
+};
+struct Loads {
+  using F32 = Load4<OneF32>;
+  using F16 = Load4<OneF16>;
+  using BF16 = Load4<OneBF16>;
+  using Q8 = LoadQ8;
 };
 
 }  // namespace
 
 void matmul_rows_portable(const MatrixRef& w, const float* x, int64_t n, float* y, int64_t r0,
                           int64_t r1, float* buf) {
-  switch (w.dtype) {
-    case DType::F32: return gemm_panel::matmul_rows<V4, Load4<OneF32>>(w, x, n, y, r0, r1, buf, kGemmKc);
-    case DType::F16: return gemm_panel::matmul_rows<V4, Load4<OneF16>>(w, x, n, y, r0, r1, buf, kGemmKc);
-    case DType::BF16: return gemm_panel::matmul_rows<V4, Load4<OneBF16>>(w, x, n, y, r0, r1, buf, kGemmKc);
-    case DType::Q8_0: return gemm_panel::matmul_rows<V4, LoadQ8>(w, x, n, y, r0, r1, buf, kGemmKc);
-  }
+  gemm_panel::matmul_rows_any<V4, Loads>(w, x, n, y, r0, r1, buf, kGemmKc);
 }
 
 }  // namespace cpu
